@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+DEMO_PASSWORD ?= demo-password-2026
+DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXP
+export DEMO_PASSWORD DEMO_TOTP_SECRET
+
+.PHONY: run test test-sqlite install lock schema messages clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the service with the demo coalition on SQLite at http://127.0.0.1:8000
+run: $(STAMP)
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+
+## Run the whole suite (PostgreSQL when reachable, else SQLite; DATABASE_URL decides if set)
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-sqlite: $(STAMP)
+	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest
+
+## Regenerate the committed OpenAPI schema after changing the API
+schema: $(STAMP)
+	DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file api_docs/openapi.yaml
+
+## Recompile translations after editing locale/*/LC_MESSAGES/django.po
+messages: $(STAMP)
+	$(PY) scripts/compile_messages.py
+
+## Re-pin dependencies (needs network access to PyPI)
+lock:
+	$(PY) -m pip install --quiet uv
+	cd requirements && $(VENV:%=../%)/bin/uv pip compile base.in --python-version 3.11 --generate-hashes -q -o base.txt
+	cd requirements && $(VENV:%=../%)/bin/uv pip compile dev.in --python-version 3.11 --generate-hashes -q -o dev.txt
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

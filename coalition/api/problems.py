@@ -1,0 +1,180 @@
+"""One error contract: every error is an RFC 9457 problem details document.
+
+Domain code raises the exceptions below (or DRF's); ``problem_exception_handler``
+turns them into ``application/problem+json`` with a stable ``type``. Django-level
+errors (no route, unhandled exception) get the same shape from ``problem_response``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:coalition:problem:"
+
+TITLES = {
+    400: _("Bad request"),
+    401: _("Not authenticated"),
+    403: _("Forbidden"),
+    404: _("Not found"),
+    405: _("Method not allowed"),
+    406: _("Not acceptable"),
+    409: _("Conflict"),
+    412: _("Precondition failed"),
+    413: _("Request body too large"),
+    415: _("Unsupported media type"),
+    422: _("Business rule violated"),
+    429: _("Too many requests"),
+    500: _("Server error"),
+}
+
+
+class Conflict(exceptions.APIException):
+    """The request conflicts with the current state (illegal transition, a race lost)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The request conflicts with the current state of the resource.")
+    default_code = "conflict"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("The resource has changed since you last read it.")
+    default_code = "precondition-failed"
+
+
+class BusinessRuleViolation(exceptions.APIException):
+    """Well-formed input that a rule of the coalition does not allow (422)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _("The request breaks a rule of the coalition.")
+    default_code = "business-rule"
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    """Login failed. The same for an unknown user, a wrong password or a wrong code."""
+
+    default_detail = _("Invalid username, password or one-time code.")
+    default_code = "invalid-credentials"
+
+
+class LockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many failed logins. Try again later.")
+    default_code = "locked-out"
+
+
+class MfaEnrolmentRequired(exceptions.PermissionDenied):
+    default_detail = _("Enrol and confirm a TOTP device, then log in again with a one-time code.")
+    default_code = "mfa-enrolment-required"
+
+
+# Codes for DRF's own exceptions, so that ``type`` is stable whatever the message.
+_DRF_TYPES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "malformed-request",
+    exceptions.ValidationError: "validation-error",
+    exceptions.NotAuthenticated: "not-authenticated",
+    exceptions.AuthenticationFailed: "authentication-failed",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not-found",
+    exceptions.MethodNotAllowed: "method-not-allowed",
+    exceptions.NotAcceptable: "not-acceptable",
+    exceptions.UnsupportedMediaType: "unsupported-media-type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_TYPE_BASE + slug
+
+
+def _problem_slug(exc: exceptions.APIException) -> str:
+    own_code = getattr(type(exc), "default_code", None)
+    if type(exc) not in _DRF_TYPES and own_code and "-" in str(own_code):
+        return str(own_code)
+    for cls in type(exc).__mro__:
+        if cls in _DRF_TYPES:
+            return _DRF_TYPES[cls]
+    return str(own_code or "error")
+
+
+def _pointer_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
+    """Flatten DRF's nested error detail into JSON-pointer field errors."""
+    if isinstance(detail, dict):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            sub = path if key == "non_field_errors" else f"{path}/{key}"
+            out.extend(_pointer_errors(value, sub))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                out.extend(_pointer_errors(value, f"{path}/{index}"))
+            else:
+                out.extend(_pointer_errors(value, path))
+        return out
+    return [{"pointer": "#" + path, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
+
+
+def problem_body(*, status_code: int, slug: str, detail: str, request=None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": str(TITLES.get(status_code, _("Error"))),
+        "status": status_code,
+        "detail": detail,
+    }
+    request_id = getattr(request, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler: any API error becomes a problem details response."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # unhandled: Django's handler500 answers with a problem too
+
+    request = context.get("request")
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    extra: dict[str, Any] = {}
+    if isinstance(exc, exceptions.ValidationError):
+        detail_text = str(_("The request has invalid fields."))
+        extra["errors"] = _pointer_errors(exc.detail)
+    elif isinstance(exc.detail, (list, dict)):
+        detail_text = str(_("The request could not be processed."))
+        extra["errors"] = _pointer_errors(exc.detail)
+    else:
+        detail_text = str(exc.detail)
+
+    status_code = exc.status_code
+    if isinstance(exc, exceptions.NotAuthenticated) or isinstance(exc, exceptions.AuthenticationFailed):
+        status_code = status.HTTP_401_UNAUTHORIZED
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api", Api-Key realm="api"')
+    body = problem_body(status_code=status_code, slug=_problem_slug(exc), detail=detail_text, request=request, **extra)
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_response(request, *, status_code: int, slug: str, detail: str) -> JsonResponse:
+    """A problem response outside DRF (middleware, URL resolver, server errors)."""
+    return JsonResponse(
+        problem_body(status_code=status_code, slug=slug, detail=detail, request=request),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

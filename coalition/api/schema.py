@@ -1,0 +1,60 @@
+"""OpenAPI generation: every operation documents the problem responses it can give."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from .problems import PROBLEM_CONTENT_TYPE, TITLES
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    pointer = serializers.CharField(help_text=_("JSON pointer to the offending input, e.g. #/roles/0."))
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text=_("Stable identifier of the kind of problem (urn:coalition:problem:...)."))
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    request_id = serializers.CharField(required=False, help_text=_("Quote it when asking for support."))
+    errors = ProblemFieldErrorSerializer(many=True, required=False)
+
+
+class CoalitionAutoSchema(AutoSchema):
+    """Adds problem+json responses: authentication, scope, input and throttling errors.
+
+    Views add operation-specific ones (409, 422, ...) with
+    ``problem_statuses = {"<action or method>": [codes]}``.
+    """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return operation
+        statuses: set[int] = set()
+        if self.get_auth() and any(requirement for requirement in self.get_auth()):
+            statuses |= {401, 403}
+        if "{" in path:
+            statuses.add(404)
+        parameters = operation.get("parameters", [])
+        if any(p.get("in") == "query" for p in parameters):
+            statuses.add(400)
+        if method in ("POST", "PUT", "PATCH"):
+            statuses |= {400, 413, 415}
+        if getattr(self.view, "throttle_classes", None):
+            statuses.add(429)
+        action = getattr(self.view, "action", None) or method.lower()
+        statuses |= set(getattr(self.view, "problem_statuses", {}).get(action, ()))
+
+        problem = self.resolve_serializer(ProblemSerializer, "response").ref
+        responses = operation.setdefault("responses", {})
+        for code in sorted(statuses):
+            responses.setdefault(
+                str(code),
+                {"description": str(TITLES.get(code, "Error")), "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}}},
+            )
+        return operation

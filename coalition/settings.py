@@ -1,0 +1,275 @@
+"""Settings for the coalition referral network, read from the environment.
+
+Every value comes from an environment variable (or ``<NAME>_FILE``, a path whose
+contents are the value, for secrets). Defaults are safe for local use: SQLite and
+debug off. Secrets have no production default: a missing one raises
+``ImproperlyConfigured`` at start, except in debug where throw-away development
+values are used so that ``make run`` works on a fresh machine.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.FileAwareEnv()
+
+
+def _secret(name: str, *, debug: bool, min_length: int = 50) -> str:
+    """A required secret: missing or short values stop the process, except in debug."""
+    value = env.str(name, default="")
+    if not value:
+        if debug:
+            return f"insecure-development-only-{name.lower()}-" + "x" * min_length
+        raise ImproperlyConfigured(f"{name} must be set (or {name}_FILE).")
+    if len(value) < min_length or len(set(value)) < 5:
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} random characters.")
+    return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative.")
+    return value
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = _secret("SECRET_KEY", debug=DEBUG)
+# Signs JWTs. Distinct from SECRET_KEY so that rotating one does not touch the other.
+JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", debug=DEBUG)
+if JWT_SIGNING_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+
+# Keys for field-level encryption of identity data, newest first. Each is a
+# url-safe base64 32-byte key; older keys stay listed during rotation.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must list at least one key.")
+    FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMtISE="]
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# How many reverse proxies in front of the app append to X-Forwarded-For. With 0,
+# the header is ignored everywhere (throttling, lockout): it cannot be forged.
+TRUSTED_PROXY_COUNT = _positive_int("TRUSTED_PROXY_COUNT", 0)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "coalition",
+    "partners",
+    "referrals",
+]
+if DEBUG:
+    INSTALLED_APPS.append("django.contrib.sessions")
+
+MIDDLEWARE = [
+    "coalition.api.middleware.RequestIdMiddleware",
+    "coalition.api.middleware.RequestBodyLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "coalition.api.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "coalition.urls"
+WSGI_APPLICATION = "coalition.wsgi.application"
+AUTH_USER_MODEL = "partners.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://coalition")}
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Internationalisation: English, Dutch and French, chosen by Accept-Language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+
+# Requests larger than this are refused with 413 before any view reads them.
+MAX_REQUEST_BODY_BYTES = _positive_int("MAX_REQUEST_BODY_BYTES", 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- HTTP security -----------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- REST framework ----------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.authentication.CoalitionJWTAuthentication",
+        "partners.authentication.ApiKeyAuthentication",
+    ],
+    # Deny by default: every view must also name a policy (partners.policy).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "partners.policy.ActionPolicy",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "coalition.api.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "coalition.api.schema.CoalitionAutoSchema",
+    "EXCEPTION_HANDLER": "coalition.api.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "coalition.api.throttling.AnonymousThrottle",
+        "coalition.api.throttling.PrincipalThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="60/min"),
+        "principal": env.str("THROTTLE_PRINCIPAL", default="1200/min"),
+        "login": env.str("THROTTLE_LOGIN", default="20/min"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_METADATA_CLASS": None,
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+# --- JWT (human users) -------------------------------------------------------
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "VERIFYING_KEY": None,
+    "AUDIENCE": env.str("JWT_AUDIENCE", default="coalition-referral-api"),
+    "ISSUER": env.str("JWT_ISSUER", default="coalition-referral-network"),
+    "LEEWAY": 0,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", default=3600)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_TOKEN_CLASSES": ("rest_framework_simplejwt.tokens.AccessToken",),
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+}
+if SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] > timedelta(minutes=5):
+    raise ImproperlyConfigured("JWT_ACCESS_SECONDS must be at most 300.")
+# A login (refresh-token family) ends this long after the password was given,
+# however often it is rotated.
+LOGIN_ABSOLUTE_LIFETIME = timedelta(seconds=env.int("LOGIN_ABSOLUTE_SECONDS", default=12 * 3600))
+
+# --- Lockout (django-axes) ---------------------------------------------------
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
+# Locked by username alone, so a forged X-Forwarded-For (a new "IP") resets nothing.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+AXES_VERBOSE = False
+# axes.W006 asks to lock by IP too. Locking a whole office (NAT) after a few typos is
+# worse than the threat; per-address guessing is bounded by the login throttle
+# (THROTTLE_LOGIN, per client address) instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Coalition referral network")
+
+# --- API documentation -------------------------------------------------------
+# Schema and docs are public only when asked (default: in debug); otherwise they
+# need an authenticated caller like every other route.
+PUBLIC_API_DOCS = env.bool("PUBLIC_API_DOCS", default=DEBUG)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Coalition referral network API",
+    "DESCRIPTION": (
+        "Consented, minimal-data referrals between child-protection organisations. "
+        "Errors are RFC 9457 problem details; see api_docs/guide.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["coalition.api.docs.ApiDocsPermission"],
+    "SERVE_AUTHENTICATION": None,
+    "ENUM_NAME_OVERRIDES": {
+        "PhenomenonEnum": "partners.choices.Phenomenon",
+        "OrganisationKindEnum": "partners.choices.OrganisationKind",
+        "MembershipStatusEnum": "partners.choices.MembershipStatus",
+        "RoleEnum": "partners.choices.Role",
+        "ApiKeyScopeEnum": "partners.choices.ApiKeyScope",
+        "LanguageEnum": "partners.choices.Language",
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

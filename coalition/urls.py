@@ -1,0 +1,18 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from coalition.api.health import HealthzView, ReadyzView
+
+urlpatterns = [
+    path("healthz", HealthzView.as_view(), name="healthz"),
+    path("readyz", ReadyzView.as_view(), name="readyz"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/", include("partners.api.urls")),
+]
+
+handler400 = "coalition.api.handlers.bad_request"
+handler403 = "coalition.api.handlers.permission_denied"
+handler404 = "coalition.api.handlers.not_found"
+handler500 = "coalition.api.handlers.server_error"

@@ -1,0 +1,248 @@
+"""Input and output shapes of the partners API. Every field is listed explicitly."""
+
+import re
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ..choices import ApiKeyScope, Country, Language, OrganisationKind, Phenomenon, Role
+from ..models import ApiKey, Organisation, User
+
+REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+
+
+class UniqueListField(serializers.ListField):
+    """A list without duplicates (order kept as given)."""
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if len(set(values)) != len(values):
+            raise serializers.ValidationError(_("Items must not repeat."))
+        return values
+
+
+class RegionField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=6, min_length=2, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not REGION_CODE.match(value):
+            raise serializers.ValidationError(_("Use an ISO 3166-2 code such as BE-VLG or NL-NH."))
+        return value
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    """The directory entry of a member, as every member sees it."""
+
+    regions = serializers.ListField(child=serializers.CharField())
+    languages = serializers.ListField(child=serializers.ChoiceField(choices=Language.choices))
+    phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
+    # Plain strings on output: empty when the organisation left them blank.
+    website = serializers.CharField()
+    contact_email = serializers.CharField()
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "id", "slug", "name", "kind", "country", "regions", "languages", "phenomena",
+            "min_age", "max_age", "accepting_referrals", "membership_status",
+            "data_sharing_agreement_signed_on", "description", "website", "contact_email",
+            "contact_phone", "caseworker_mfa_required", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrganisationProfileSerializer(serializers.ModelSerializer):
+    """What an org admin may change about their own organisation."""
+
+    regions = UniqueListField(child=RegionField(), max_length=30, required=False)
+    languages = UniqueListField(child=serializers.ChoiceField(choices=Language.choices), max_length=10, required=False)
+    phenomena = UniqueListField(child=serializers.ChoiceField(choices=Phenomenon.choices), max_length=10, required=False)
+    min_age = serializers.IntegerField(min_value=0, max_value=25, required=False)
+    max_age = serializers.IntegerField(min_value=0, max_value=25, required=False)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name", "regions", "languages", "phenomena", "min_age", "max_age", "accepting_referrals",
+            "description", "website", "contact_email", "contact_phone", "caseworker_mfa_required",
+        ]
+
+    def validate(self, attrs):
+        min_age = attrs.get("min_age", getattr(self.instance, "min_age", 0))
+        max_age = attrs.get("max_age", getattr(self.instance, "max_age", 25))
+        if min_age > max_age:
+            raise serializers.ValidationError({"min_age": [_("Must not be above max_age.")]})
+        return attrs
+
+
+class OrganisationCoordinationSerializer(OrganisationProfileSerializer):
+    """What a coordinator may change: the profile plus membership facts."""
+
+    country = serializers.ChoiceField(choices=Country.choices, required=False)
+
+    class Meta(OrganisationProfileSerializer.Meta):
+        fields = [*OrganisationProfileSerializer.Meta.fields, "kind", "country", "data_sharing_agreement_signed_on"]
+
+
+class OrganisationAdmitSerializer(OrganisationCoordinationSerializer):
+    """A coordinator admits a new member."""
+
+    country = serializers.ChoiceField(choices=Country.choices)
+
+    class Meta(OrganisationCoordinationSerializer.Meta):
+        fields = ["slug", *OrganisationCoordinationSerializer.Meta.fields]
+        extra_kwargs = {"name": {"required": True}, "kind": {"required": True}}
+
+
+class OrganisationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "slug", "name", "kind"]
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A colleague as their org admin sees them."""
+
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
+    organisation = serializers.UUIDField(source="organisation_id", read_only=True)
+    email = serializers.CharField(read_only=True)
+    mfa_enrolled = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "email", "first_name", "last_name", "organisation", "roles", "is_active",
+            "mfa_enrolled", "last_login", "date_joined",
+        ]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(serializers.ModelSerializer):
+    roles = UniqueListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4)
+    password = serializers.CharField(write_only=True, min_length=1, max_length=128, trim_whitespace=False)
+    username = serializers.RegexField(r"^[a-zA-Z0-9_.-]{3,150}$", max_length=150)
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name", "roles", "password"]
+        extra_kwargs = {"email": {"required": True}}
+
+
+class UserUpdateSerializer(serializers.ModelSerializer):
+    roles = UniqueListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4, required=False)
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "roles", "is_active"]
+
+
+class PasswordSetSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKeyScope.choices))
+    created_by = serializers.UUIDField(source="created_by_id", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scopes", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.ModelSerializer):
+    scopes = UniqueListField(child=serializers.ChoiceField(choices=ApiKeyScope.choices), min_length=1, max_length=10)
+    name = serializers.CharField(max_length=100)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "expires_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text=_("The key itself. Shown once, never again."))
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+# --- authentication ------------------------------------------------------------------
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    otp = serializers.RegexField(r"^[0-9]{6,8}$", required=False, allow_blank=True, write_only=True)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    mfa_enrolment_required = serializers.BooleanField(
+        help_text=_("True when the tokens only allow enrolling a second factor (POST /auth/totp/).")
+    )
+
+
+class TokenRefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TotpEnrolmentSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text=_("Base32 secret for the authenticator app. Shown once."))
+    otpauth_uri = serializers.CharField()
+
+
+class TotpConfirmSerializer(serializers.Serializer):
+    otp = serializers.RegexField(r"^[0-9]{6,8}$")
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    required = serializers.BooleanField()
+    enrolled = serializers.BooleanField()
+    verified_for_this_login = serializers.BooleanField()
+
+
+class ApiKeyIdentitySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKeyScope.choices))
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeSerializer(serializers.Serializer):
+    """Who is calling: a person (with roles) or a partner system (with an API key)."""
+
+    actor_type = serializers.ChoiceField(choices=[("user", _("Person")), ("partner_system", _("Partner system"))])
+    id = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
+    organisation = OrganisationSummarySerializer()
+    mfa = MfaStatusSerializer(allow_null=True)
+    api_key = ApiKeyIdentitySerializer(allow_null=True)
+
+
+class VocabularyEntrySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+class VocabulariesSerializer(serializers.Serializer):
+    """Every code list with labels in the caller's language (Accept-Language)."""
+
+    phenomena = VocabularyEntrySerializer(many=True)
+    organisation_kinds = VocabularyEntrySerializer(many=True)
+    membership_statuses = VocabularyEntrySerializer(many=True)
+    roles = VocabularyEntrySerializer(many=True)
+    languages = VocabularyEntrySerializer(many=True)
+    countries = VocabularyEntrySerializer(many=True)
+    api_key_scopes = VocabularyEntrySerializer(many=True)

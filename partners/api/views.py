@@ -1,0 +1,316 @@
+"""Thin views: validate input, call a service or selector, shape the output."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from coalition.api.throttling import LoginThrottle
+
+from .. import choices, selectors, services, tokens
+from ..choices import ApiKeyScope, Role
+from ..filters import OrganisationFilter
+from ..policy import ANY_ROLE, ANY_SCOPE, allow, is_partner_system
+from . import serializers as s
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """Base of every tenant-data viewset: the queryset comes from a selector taking the actor.
+
+    Subclasses name ``selector``; they never touch ``Model.objects``. An object
+    outside the actor's scope is therefore a plain 404.
+    """
+
+    selector = None
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no actor
+            return self.queryset_model.objects.none()
+        return type(self).selector(self.request.user)
+
+
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The coalition directory; coordinators admit, suspend and re-admit members."""
+
+    selector = staticmethod(selectors.organisations_visible_to)
+    queryset_model = s.Organisation
+    serializer_class = s.OrganisationSerializer
+    filterset_class = OrganisationFilter
+    ordering = "slug"
+    problem_statuses = {"suspend": [409, 422], "readmit": [409]}
+    policy = {
+        "list": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
+        "retrieve": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
+        "create": allow(Role.COORDINATOR),
+        "partial_update": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "suspend": allow(Role.COORDINATOR),
+        "readmit": allow(Role.COORDINATOR),
+    }
+
+    def _update_serializer_class(self):
+        if self.request.user.has_role(Role.COORDINATOR):
+            return s.OrganisationCoordinationSerializer
+        return s.OrganisationProfileSerializer
+
+    @extend_schema(request=s.OrganisationAdmitSerializer, responses={201: s.OrganisationSerializer})
+    def create(self, request):
+        data = s.OrganisationAdmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organisation = services.organisation_admit(actor=request.user, data=data.validated_data)
+        return Response(s.OrganisationSerializer(organisation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.OrganisationCoordinationSerializer,
+        responses={200: s.OrganisationSerializer},
+        description=str(_("Org admins change their own organisation's profile; coordinators may also change kind, country and agreement date.")),
+    )
+    def partial_update(self, request, pk=None):
+        organisation = self.get_object()
+        actor = request.user
+        if not actor.has_role(Role.COORDINATOR) and organisation.pk != actor.organisation.pk:
+            self.permission_denied(request, message=_("Only your own organisation's profile can be changed."))
+        data = self._update_serializer_class()(organisation, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        organisation = services.organisation_update(actor=actor, organisation=organisation, data=data.validated_data)
+        return Response(s.OrganisationSerializer(organisation).data)
+
+    @extend_schema(request=None, responses={200: s.OrganisationSerializer})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        organisation = services.organisation_set_membership(
+            actor=request.user, organisation=self.get_object(), status=choices.MembershipStatus.SUSPENDED
+        )
+        return Response(s.OrganisationSerializer(organisation).data)
+
+    @extend_schema(request=None, responses={200: s.OrganisationSerializer})
+    @action(detail=True, methods=["post"])
+    def readmit(self, request, pk=None):
+        organisation = services.organisation_set_membership(
+            actor=request.user, organisation=self.get_object(), status=choices.MembershipStatus.ACTIVE
+        )
+        return Response(s.OrganisationSerializer(organisation).data)
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """An org admin's view of the people of their own organisation."""
+
+    selector = staticmethod(selectors.users_visible_to)
+    queryset_model = s.User
+    serializer_class = s.UserSerializer
+    ordering = "username"
+    problem_statuses = {"partial_update": [422]}
+    policy = {
+        "list": allow(Role.ORG_ADMIN),
+        "retrieve": allow(Role.ORG_ADMIN),
+        "create": allow(Role.ORG_ADMIN),
+        "partial_update": allow(Role.ORG_ADMIN),
+        "set_password": allow(Role.ORG_ADMIN),
+        "reset_totp": allow(Role.ORG_ADMIN),
+    }
+
+    def _fresh(self, user):
+        return self.get_queryset().get(pk=user.pk)
+
+    @extend_schema(request=s.UserCreateSerializer, responses={201: s.UserSerializer})
+    def create(self, request):
+        data = s.UserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(actor=request.user, data=dict(data.validated_data))
+        return Response(s.UserSerializer(self._fresh(user)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.UserUpdateSerializer, responses={200: s.UserSerializer})
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        data = s.UserUpdateSerializer(user, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(actor=request.user, user=user, data=dict(data.validated_data))
+        return Response(s.UserSerializer(self._fresh(user)).data)
+
+    @extend_schema(request=s.PasswordSetSerializer, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="set-password")
+    def set_password(self, request, pk=None):
+        user = self.get_object()
+        data = s.PasswordSetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_set_password(actor=request.user, user=user, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="reset-totp")
+    def reset_totp(self, request, pk=None):
+        services.user_reset_totp(actor=request.user, user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """An org admin's partner-system keys. DELETE revokes; revoked keys stay listed."""
+
+    selector = staticmethod(selectors.api_keys_visible_to)
+    queryset_model = s.ApiKey
+    serializer_class = s.ApiKeySerializer
+    problem_statuses = {"destroy": [409]}
+    policy = {
+        "list": allow(Role.ORG_ADMIN),
+        "retrieve": allow(Role.ORG_ADMIN),
+        "create": allow(Role.ORG_ADMIN),
+        "destroy": allow(Role.ORG_ADMIN),
+    }
+
+    @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer})
+    def create(self, request):
+        data = s.ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.api_key_create(actor=request.user, **data.validated_data)
+        body = s.ApiKeySerializer(created.api_key).data | {"key": created.raw_key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.api_key_revoke(actor=request.user, api_key=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- authentication --------------------------------------------------------------------
+
+
+class TokenObtainView(APIView):
+    """Log in: username, password and, where required, a TOTP code."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]  # public by design: listed in tests/security/test_deny_by_default.py
+    throttle_classes = [LoginThrottle]
+    problem_statuses = {"post": [401]}
+
+    @extend_schema(request=s.TokenObtainSerializer, responses={200: s.TokenPairSerializer}, tags=["auth"])
+    def post(self, request):
+        data = s.TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = tokens.login(request=request, **data.validated_data | {"otp": data.validated_data.get("otp") or None})
+        return Response(s.TokenPairSerializer(pair).data)
+
+
+class TokenRefreshView(APIView):
+    """Rotate a refresh token: a new pair; the old refresh token is dead from now on."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]  # public by design: the refresh token is the credential
+    throttle_classes = [LoginThrottle]
+    problem_statuses = {"post": [401]}
+
+    @extend_schema(request=s.TokenRefreshSerializer, responses={200: s.TokenPairSerializer}, tags=["auth"])
+    def post(self, request):
+        data = s.TokenRefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = tokens.rotate_refresh(raw_refresh=data.validated_data["refresh"])
+        return Response(s.TokenPairSerializer(pair).data)
+
+
+class LogoutView(APIView):
+    """End this login: its access and refresh tokens stop working at once."""
+
+    policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        tokens.logout(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TotpEnrolView(APIView):
+    """Start enrolling a TOTP second factor (only while none is confirmed)."""
+
+    policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
+    problem_statuses = {"post": [409]}
+
+    @extend_schema(request=None, responses={201: s.TotpEnrolmentSerializer}, tags=["auth"])
+    def post(self, request):
+        enrolment = services.totp_enrol(user=request.user)
+        return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
+
+
+class TotpConfirmView(APIView):
+    """Confirm enrolment with a current code; then log in again with a code."""
+
+    policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
+    problem_statuses = {"post": [409]}
+
+    @extend_schema(request=s.TotpConfirmSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        data = s.TotpConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.totp_confirm(user=request.user, otp=data.validated_data["otp"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """Who you are: your organisation, your roles, your second-factor status or your key."""
+
+    policy = {"get": allow(*ANY_ROLE, scope=ANY_SCOPE, during_mfa_enrolment=True)}
+
+    @extend_schema(responses={200: s.MeSerializer})
+    def get(self, request):
+        actor = request.user
+        if is_partner_system(actor):
+            body = {
+                "actor_type": "partner_system",
+                "id": str(actor.api_key.id),
+                "username": None,
+                "roles": [],
+                "organisation": actor.organisation,
+                "mfa": None,
+                "api_key": actor.api_key,
+            }
+        else:
+            body = {
+                "actor_type": "user",
+                "id": str(actor.id),
+                "username": actor.username,
+                "roles": actor.roles,
+                "organisation": actor.organisation,
+                "mfa": {
+                    "required": actor.requires_mfa,
+                    "enrolled": tokens.confirmed_totp_device(actor) is not None,
+                    "verified_for_this_login": bool(request.auth.get("mfa")),
+                },
+                "api_key": None,
+            }
+        return Response(s.MeSerializer(body).data)
+
+
+class PasswordChangeView(APIView):
+    """Change your own password. Every token you hold is revoked: log in again."""
+
+    policy = {"post": allow(*ANY_ROLE)}
+
+    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        data = s.PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_change_own_password(user=request.user, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VocabulariesView(APIView):
+    """The coalition's code lists, labelled in the language asked for by Accept-Language."""
+
+    policy = {"get": allow(*ANY_ROLE, scope=ANY_SCOPE)}
+
+    @extend_schema(responses={200: s.VocabulariesSerializer})
+    def get(self, request):
+        def entries(text_choices):
+            return [{"code": code, "label": str(label)} for code, label in text_choices.choices]
+
+        body = {
+            "phenomena": entries(choices.Phenomenon),
+            "organisation_kinds": entries(choices.OrganisationKind),
+            "membership_statuses": entries(choices.MembershipStatus),
+            "roles": entries(choices.Role),
+            "languages": entries(choices.Language),
+            "countries": entries(choices.Country),
+            "api_key_scopes": entries(choices.ApiKeyScope),
+        }
+        return Response(s.VocabulariesSerializer(body).data)

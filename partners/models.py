@@ -1,0 +1,152 @@
+"""Partners: coalition member organisations, their users, API keys and logins."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import MFA_REQUIRED_ROLES, MembershipStatus, OrganisationKind
+
+
+class Organisation(models.Model):
+    """A coalition member. Only active members that accept referrals can receive them.
+
+    The directory fields (regions, languages, phenomena, age range) let a
+    caseworker find who fits a young person; they hold no personal data.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=OrganisationKind.choices)
+    country = models.CharField(max_length=2)
+    regions = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    phenomena = models.JSONField(default=list, blank=True)
+    min_age = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(25)])
+    max_age = models.PositiveSmallIntegerField(default=18, validators=[MaxValueValidator(25)])
+    accepting_referrals = models.BooleanField(default=True)
+    membership_status = models.CharField(
+        max_length=20, choices=MembershipStatus.choices, default=MembershipStatus.ACTIVE
+    )
+    data_sharing_agreement_signed_on = models.DateField(null=True, blank=True)
+    description = models.TextField(max_length=2000, blank=True)
+    website = models.URLField(blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    # Caseworkers of this organisation must use a second factor too.
+    caseworker_mfa_required = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_age__lte=models.F("max_age")), name="organisation_age_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_active_member(self) -> bool:
+        return self.membership_status == MembershipStatus.ACTIVE
+
+
+class User(AbstractUser):
+    """A person of exactly one organisation, with one or more roles.
+
+    ``token_version`` is part of every token issued to the user; bumping it
+    (deactivation, role change, password or TOTP reset) makes every older token
+    fail on its next use, access tokens included.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
+    roles = models.JSONField(default=list)
+    token_version = models.PositiveIntegerField(default=0, editable=False)
+
+    REQUIRED_FIELDS = ["email"]
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def throttle_ident(self) -> str:
+        return f"user:{self.pk}"
+
+    @property
+    def api_key(self) -> None:
+        """Humans act without an API key; see ``PartnerSystem`` for the other kind of actor."""
+        return None
+
+    @property
+    def requires_mfa(self) -> bool:
+        if MFA_REQUIRED_ROLES.intersection(self.roles):
+            return True
+        return self.organisation.caseworker_mfa_required
+
+
+class ApiKey(models.Model):
+    """A partner system's credential: one organisation, explicit scopes.
+
+    Only a SHA-256 digest of the key is stored (the key carries 256 bits of
+    randomness, so a slow hash adds nothing); the prefix is kept in clear so
+    that people can tell keys apart and the lookup needs no scan.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class LoginSession(models.Model):
+    """One login: the family of refresh tokens rotated from one password entry.
+
+    It ends at ``expires_at`` (absolute lifetime) however often it is refreshed,
+    and is revoked at logout or when a rotated refresh token is replayed (reuse
+    detection); every token carrying its id then fails.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    current_refresh_jti = models.CharField(max_length=64)
+    mfa_verified = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ReferralsConfig(AppConfig):
+    name = "referrals"
+    verbose_name = "Referrals"
+    default_auto_field = "django.db.models.BigAutoField"

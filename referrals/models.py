@@ -1,0 +1,1 @@
+"""Cases, subjects, consents, referrals and custody: built in the referral lifecycle issue."""
