@@ -89,7 +89,7 @@ def digest_api_key(raw_key: str) -> str:
 
 def split_api_key(raw_key: str) -> str | None:
     """The public prefix of a well-formed key (``crn_<prefix>_<secret>``), else None."""
-    parts = raw_key.split("_")
+    parts = raw_key.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != API_KEY_TOKEN_PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1]

@@ -87,11 +87,29 @@ def _check_password(password: str, user: User) -> None:
 @transaction.atomic
 def user_create(*, actor: User, data: dict[str, Any]) -> User:
     """An org admin adds a person to their own organisation."""
+    roles = data.pop("roles")
+    return _create_user(organisation=actor.organisation, roles=roles, data=data)
+
+
+@transaction.atomic
+def organisation_add_admin(*, actor: User, organisation: Organisation, data: dict[str, Any]) -> User:
+    """A coordinator gives a member organisation an org admin (its first, or a replacement).
+
+    That admin then adds the organisation's other people. Coordinators never
+    create caseworkers: who works a case is the member's own decision.
+    """
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.membership_status == MembershipStatus.LEFT:
+        raise BusinessRuleViolation(_("The organisation has left the coalition."))
+    return _create_user(organisation=organisation, roles=[Role.ORG_ADMIN], data=data)
+
+
+def _create_user(*, organisation: Organisation, roles: list[str], data: dict[str, Any]) -> User:
     password = data.pop("password")
-    roles = validate_roles_for(actor.organisation, data.pop("roles"))
+    roles = validate_roles_for(organisation, roles)
     if User.objects.filter(username__iexact=data["username"]).exists():
         raise ValidationError({"username": [_("This username is taken.")]})
-    user = User(organisation=actor.organisation, roles=roles, **data)
+    user = User(organisation=organisation, roles=roles, **data)
     _check_password(password, user)
     user.set_password(password)
     user.save()

@@ -121,6 +121,8 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserCreateSerializer(serializers.ModelSerializer):
+    """An org admin adds a person to their own organisation."""
+
     roles = UniqueListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4)
     password = serializers.CharField(write_only=True, min_length=1, max_length=128, trim_whitespace=False)
     username = serializers.RegexField(r"^[a-zA-Z0-9_.-]{3,150}$", max_length=150)
@@ -129,6 +131,13 @@ class UserCreateSerializer(serializers.ModelSerializer):
         model = User
         fields = ["username", "email", "first_name", "last_name", "roles", "password"]
         extra_kwargs = {"email": {"required": True}}
+
+
+class OrgAdminCreateSerializer(UserCreateSerializer):
+    """A coordinator adds an org admin to a member organisation."""
+
+    class Meta(UserCreateSerializer.Meta):
+        fields = ["username", "email", "first_name", "last_name", "password"]
 
 
 class UserUpdateSerializer(serializers.ModelSerializer):

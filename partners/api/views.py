@@ -41,7 +41,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     serializer_class = s.OrganisationSerializer
     filterset_class = OrganisationFilter
     ordering = "slug"
-    problem_statuses = {"suspend": [409, 422], "readmit": [409]}
+    problem_statuses = {"suspend": [409, 422], "readmit": [409], "add_admin": [422]}
     policy = {
         "list": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
         "retrieve": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
@@ -49,6 +49,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         "partial_update": allow(Role.ORG_ADMIN, Role.COORDINATOR),
         "suspend": allow(Role.COORDINATOR),
         "readmit": allow(Role.COORDINATOR),
+        "add_admin": allow(Role.COORDINATOR),
     }
 
     def _update_serializer_class(self):
@@ -93,6 +94,19 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             actor=request.user, organisation=self.get_object(), status=choices.MembershipStatus.ACTIVE
         )
         return Response(s.OrganisationSerializer(organisation).data)
+
+
+    @extend_schema(request=s.OrgAdminCreateSerializer, responses={201: s.UserSerializer})
+    @action(detail=True, methods=["post"], url_path="admins")
+    def add_admin(self, request, pk=None):
+        """Give a member organisation an org admin, who then adds its other people."""
+        data = s.OrgAdminCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.organisation_add_admin(
+            actor=request.user, organisation=self.get_object(), data=dict(data.validated_data)
+        )
+        body = s.UserSerializer(selectors.users_visible_to(user).get(pk=user.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
