@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,7 @@ env = environ.FileAwareEnv()
 
 def _secret(name: str, *, debug: bool, min_length: int = 50) -> str:
     """A required secret: missing or short values stop the process, except in debug."""
-    value = env.str(name, default="")
+    value = env.str(name, default="").strip()  # a *_FILE usually ends in a newline
     if not value:
         if debug:
             return f"insecure-development-only-{name.lower()}-" + "x" * min_length
@@ -32,7 +33,10 @@ def _secret(name: str, *, debug: bool, min_length: int = 50) -> str:
 
 
 def _positive_int(name: str, default: int) -> int:
-    value = env.int(name, default=default)
+    try:
+        value = env.int(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number.") from None
     if value < 0:
         raise ImproperlyConfigured(f"{name} must not be negative.")
     return value
@@ -47,11 +51,19 @@ if JWT_SIGNING_KEY == SECRET_KEY:
 
 # Keys for field-level encryption of identity data, newest first. Each is a
 # url-safe base64 32-byte key; older keys stay listed during rotation.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if k.strip()]
 if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must list at least one key.")
     FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMtISE="]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key.encode())
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS: each key must be url-safe base64 of 32 bytes "
+            "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        ) from None
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # How many reverse proxies in front of the app append to X-Forwarded-For. With 0,
@@ -79,9 +91,12 @@ if DEBUG:
 
 MIDDLEWARE = [
     "coalition.api.middleware.RequestIdMiddleware",
+    # Before every middleware that answers with a problem: Django keeps the last
+    # request's language on the thread, so an earlier answer would use that one.
+    "django.middleware.locale.LocaleMiddleware",
+    "coalition.api.middleware.ProblemFallbackMiddleware",
     "coalition.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "coalition.api.middleware.NoStoreMiddleware",
@@ -103,7 +118,7 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DATABASE_CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://coalition")}
@@ -141,7 +156,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # --- HTTP security -----------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = _positive_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -196,8 +211,8 @@ SIMPLE_JWT = {
     "AUDIENCE": env.str("JWT_AUDIENCE", default="coalition-referral-api"),
     "ISSUER": env.str("JWT_ISSUER", default="coalition-referral-network"),
     "LEEWAY": 0,
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=300)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", default=3600)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=_positive_int("JWT_ACCESS_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=_positive_int("JWT_REFRESH_SECONDS", 3600)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
@@ -212,16 +227,18 @@ if SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] > timedelta(minutes=5):
     raise ImproperlyConfigured("JWT_ACCESS_SECONDS must be at most 300.")
 # A login (refresh-token family) ends this long after the password was given,
 # however often it is rotated.
-LOGIN_ABSOLUTE_LIFETIME = timedelta(seconds=env.int("LOGIN_ABSOLUTE_SECONDS", default=12 * 3600))
+LOGIN_ABSOLUTE_LIFETIME = timedelta(seconds=_positive_int("LOGIN_ABSOLUTE_SECONDS", 12 * 3600))
 
 # --- Lockout (django-axes) ---------------------------------------------------
 AXES_ENABLED = True
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
+AXES_FAILURE_LIMIT = _positive_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=_positive_int("LOGIN_LOCKOUT_SECONDS", 900))
 # Locked by username alone, so a forged X-Forwarded-For (a new "IP") resets nothing.
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The attempt that reaches the limit answers the same 429 locked-out problem as later ones.
+AXES_LOCKOUT_CALLABLE = "partners.tokens.lockout_response"
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
@@ -230,7 +247,11 @@ AXES_VERBOSE = False
 # axes.W006 asks to lock by IP too. Locking a whole office (NAT) after a few typos is
 # worse than the threat; per-address guessing is bounded by the login throttle
 # (THROTTLE_LOGIN, per client address) instead.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# security.W003 asks for CsrfViewMiddleware: no cookie or session authenticates anyone
+# here (JWT and API keys travel in the Authorization header), so there is no CSRF.
+# security.W021 asks for HSTS preload: a hard-to-undo commitment for the whole domain
+# that its operator makes deliberately (SECURE_HSTS_PRELOAD=true), not a default.
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "security.W003", "security.W021"]
 
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Coalition referral network")
 
@@ -245,6 +266,8 @@ SPECTACULAR_SETTINGS = {
         "Errors are RFC 9457 problem details; see api_docs/guide.md."
     ),
     "VERSION": "1.0.0",
+    # 3.1: nullable objects are oneOf [$ref, null], which validators read unambiguously.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
@@ -260,6 +283,17 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "partners.choices.Role",
         "ApiKeyScopeEnum": "partners.choices.ApiKeyScope",
         "LanguageEnum": "partners.choices.Language",
+        "ReferralKindEnum": "referrals.choices.ReferralKind",
+        "DeclineReasonEnum": "referrals.choices.DeclineReason",
+        "ReferralOutcomeEnum": "referrals.choices.ReferralOutcome",
+        "CaseOutcomeEnum": "referrals.choices.CaseOutcome",
+        "GenderEnum": "referrals.choices.Gender",
+        "ReferralStatusEnum": "referrals.choices.ReferralStatus",
+        "CaseStatusEnum": "referrals.choices.CaseStatus",
+        "UrgencyEnum": "referrals.choices.Urgency",
+        "InvolvementRoleEnum": "referrals.choices.InvolvementRole",
+        "ReviewStatusEnum": "referrals.choices.ExceptionReview",
+        "LegalBasisEnum": "referrals.choices.LegalBasis",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
@@ -273,3 +307,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Referrals -------------------------------------------------------------------
+# Acknowledge/decide deadlines per urgency: hours (4h) or working days (2wd).
+REFERRAL_DEADLINES = env.str("REFERRAL_DEADLINES", default="immediate=1h/4h,urgent=4h/24h,normal=2wd/5wd")
+# A legal-basis exception not reviewed within this many hours is overdue.
+EXCEPTION_REVIEW_HOURS = _positive_int("EXCEPTION_REVIEW_HOURS", 72)
+# Idempotency keys are remembered at least this long per organisation.
+IDEMPOTENCY_KEY_HOURS = _positive_int("IDEMPOTENCY_KEY_HOURS", 24)
+REFERRAL_REASON_MAX_LENGTH = 1000
+MESSAGE_MAX_LENGTH = 2000
+
+from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
+
+_parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start

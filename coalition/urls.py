@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("partners.api.urls")),
+    path("api/v1/", include("referrals.api.urls")),
 ]
 
 handler400 = "coalition.api.handlers.bad_request"

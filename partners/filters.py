@@ -15,6 +15,26 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``); anything else is an error, never "no filter"."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(_("Must be true or false."), code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class OrganisationFilter(django_filters.FilterSet):
     phenomenon = django_filters.ChoiceFilter(
         choices=Phenomenon.choices, method="filter_has_item", field_name="phenomena", help_text=_("Handles this phenomenon.")
@@ -29,7 +49,7 @@ class OrganisationFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=OrganisationKind.choices)
     country = django_filters.CharFilter(max_length=2)
     membership_status = django_filters.ChoiceFilter(choices=MembershipStatus.choices)
-    accepting = django_filters.BooleanFilter(
+    accepting = StrictBooleanFilter(
         method="filter_accepting", help_text=_("Active members accepting referrals now (true) or not (false).")
     )
 

@@ -77,11 +77,11 @@ def validate_roles_for(organisation: Organisation, roles: list[str]) -> list[str
     return roles
 
 
-def _check_password(password: str, user: User) -> None:
+def _check_password(password: str, user: User, *, field: str = "password") -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationError({"password": list(exc.messages)}) from None
+        raise ValidationError({field: list(exc.messages)}) from None
 
 
 @transaction.atomic
@@ -145,9 +145,18 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     return user
 
 
+def _refuse_self(actor: User, user: User) -> None:
+    if actor.pk == user.pk:
+        raise BusinessRuleViolation(_("Ask another org admin: you cannot reset your own credentials here."))
+
+
 @transaction.atomic
 def user_set_password(*, actor: User, user: User, password: str) -> None:
-    """An org admin sets a new password for a colleague; their tokens are revoked."""
+    """An org admin sets a new password for a colleague; their tokens are revoked.
+
+    Not for oneself: that is /me/password/, which asks for the current password.
+    """
+    _refuse_self(actor, user)
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -159,7 +168,7 @@ def user_change_own_password(*, user: User, current_password: str, new_password:
     """A person changes their own password; every token they hold is revoked."""
     if not user.check_password(current_password):
         raise ValidationError({"current_password": [_("The current password is not correct.")]})
-    _check_password(new_password, user)
+    _check_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     revoke_all_tokens(user=user, reason="password_change")
@@ -167,7 +176,11 @@ def user_change_own_password(*, user: User, current_password: str, new_password:
 
 @transaction.atomic
 def user_reset_totp(*, actor: User, user: User) -> None:
-    """Remove a colleague's second factor (lost phone); they must enrol again."""
+    """Remove a colleague's second factor (lost phone); they must enrol again.
+
+    Not for oneself: a stolen session must not be able to swap its own second factor.
+    """
+    _refuse_self(actor, user)
     TOTPDevice.objects.filter(user=user).delete()
     revoke_all_tokens(user=user, reason="totp_reset")
 
@@ -220,7 +233,7 @@ class NewApiKey:
 
 
 @transaction.atomic
-def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: datetime | None) -> NewApiKey:
+def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None) -> NewApiKey:
     """Create a key for the actor's organisation. The raw key exists only in this return value."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": [_("Must be in the future.")]})

@@ -22,7 +22,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from coalition.api.problems import InvalidCredentials, LockedOut
+from coalition.api.problems import InvalidCredentials, LockedOut, problem_response
 
 from .models import LoginSession, User
 
@@ -71,6 +71,17 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
     return _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=enrolment_only)
 
 
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer when a login attempt locks the username (``AXES_LOCKOUT_CALLABLE``).
+
+    Axes replaces the response of the attempt that reaches the limit; keep it the
+    same ``locked-out`` problem that every later attempt gets from ``login``.
+    """
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    return problem_response(request, status_code=429, slug="locked-out", detail=str(LockedOut.default_detail))
+
+
 def _start_login(*, user: User, mfa_verified: bool, enrolment_only: bool) -> TokenPair:
     now = timezone.now()
     session = LoginSession.objects.create(
@@ -83,7 +94,7 @@ def _start_login(*, user: User, mfa_verified: bool, enrolment_only: bool) -> Tok
     refresh = _new_refresh(user=user, session=session, enrolment_only=enrolment_only)
     session.current_refresh_jti = refresh["jti"]
     session.save(update_fields=["current_refresh_jti"])
-    return TokenPair(access=str(refresh.access_token), refresh=str(refresh), mfa_enrolment_required=enrolment_only)
+    return TokenPair(access=_access_for(refresh), refresh=str(refresh), mfa_enrolment_required=enrolment_only)
 
 
 def issue_tokens_for_tests(user: User, *, mfa_verified: bool = True) -> TokenPair:
@@ -103,6 +114,14 @@ def _new_refresh(*, user: User, session: LoginSession, enrolment_only: bool) -> 
     if refresh["exp"] > cap:
         refresh["exp"] = cap
     return refresh
+
+
+def _access_for(refresh: RefreshToken) -> str:
+    """The access token of a refresh token, never outliving the login either."""
+    access = refresh.access_token
+    if access["exp"] > refresh["exp"]:
+        access["exp"] = refresh["exp"]
+    return str(access)
 
 
 def rotate_refresh(*, raw_refresh: str) -> TokenPair:
@@ -146,7 +165,7 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
             session.current_refresh_jti = refresh["jti"]
             session.save(update_fields=["current_refresh_jti"])
             pair = TokenPair(
-                access=str(refresh.access_token),
+                access=_access_for(refresh),
                 refresh=str(refresh),
                 mfa_enrolment_required=bool(payload.get("mfa_enrolment")),
             )

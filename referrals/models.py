@@ -1,1 +1,243 @@
-"""Cases, subjects, consents, referrals and custody: built in the referral lifecycle issue."""
+"""Cases, subjects, consents, referrals, involvements and messages.
+
+Identity lives only on ``Subject``; free text that may describe the young person
+(reasons, justifications, messages) is encrypted too. Which organisation holds a
+case is ``Case.lead_organisation`` (never null) together with at most one open
+lead ``Involvement`` per case (a partial unique index): exactly one lead, by
+the database, not only by code.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from coalition.crypto import EncryptedTextField
+from partners.models import ApiKey, Organisation
+
+from .choices import (
+    CaseOutcome,
+    CaseStatus,
+    DeclineReason,
+    ExceptionReview,
+    InvolvementRole,
+    LegalBasis,
+    ReferralKind,
+    ReferralOutcome,
+    ReferralStatus,
+    RequestedService,
+    Urgency,
+)
+
+
+class Case(models.Model):
+    """One young person as known to the network, held by exactly one lead organisation.
+
+    ``version`` grows with every change and is the ETag clients send in If-Match.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    lead_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="led_cases")
+    phenomena = models.JSONField(default=list)
+    region = models.CharField(max_length=6, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=40, choices=CaseOutcome.choices, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["lead_organisation", "status"]), models.Index(fields=["-opened_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True, outcome="")
+                | Q(status=CaseStatus.CLOSED, closed_at__isnull=False) & ~Q(outcome=""),
+                name="case_closed_has_outcome_and_time",
+            ),
+        ]
+
+
+class Subject(models.Model):
+    """The young person's identity: the only place that holds identifying data, all encrypted."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="subject")
+    given_name = EncryptedTextField()
+    family_name = EncryptedTextField(blank=True)
+    date_of_birth = EncryptedTextField(blank=True)  # ISO date
+    birth_year = EncryptedTextField(blank=True)
+    gender = EncryptedTextField(blank=True)
+    language = EncryptedTextField(blank=True)
+    municipality = EncryptedTextField(blank=True)
+    safe_contact = EncryptedTextField(blank=True)
+    guardian_contact = EncryptedTextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    IDENTITY_FIELDS = (
+        "given_name", "family_name", "date_of_birth", "birth_year", "gender", "language",
+        "municipality", "safe_contact", "guardian_contact",
+    )
+
+
+class Involvement(models.Model):
+    """An organisation's part in a case, lead or supporting, from start to end.
+
+    The lead involvements of a case, in order, are its custody timeline.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="involvements")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="involvements")
+    role = models.CharField(max_length=12, choices=InvolvementRole.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    referral = models.ForeignKey("Referral", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role="lead", ended_at__isnull=True), name="one_open_lead_per_case"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "organisation"], condition=Q(ended_at__isnull=True), name="one_open_involvement_per_org"
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "ended_at"])]
+
+
+class Consent(models.Model):
+    """Agreement to share: by whom, how, for which purposes, to whom, for how long."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    given_by = models.CharField(max_length=30)
+    method = models.CharField(max_length=20)
+    purposes = models.JSONField(default=list)
+    recipients = models.JSONField(default=list)  # organisation ids; empty = any active member
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    recorded_by_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="consent_period_in_order",
+            )
+        ]
+
+    def covers(self, *, recipient_id, purpose: str, on) -> bool:
+        """Whether this consent allows sharing with ``recipient_id`` for ``purpose`` on date ``on``."""
+        return (
+            self.withdrawn_at is None
+            and self.valid_from <= on
+            and (self.valid_until is None or on <= self.valid_until)
+            and purpose in self.purposes
+            and (not self.recipients or str(recipient_id) in self.recipients)
+        )
+
+
+class Referral(models.Model):
+    """A request from one organisation to another about a case; see DESIGN §4 for its lifecycle.
+
+    Only ``referrals.services`` changes ``status``; ``version`` is its ETag.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
+    sender = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="sent_referrals")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="received_referrals")
+    kind = models.CharField(max_length=10, choices=ReferralKind.choices)
+    status = models.CharField(max_length=15, choices=ReferralStatus.choices, default=ReferralStatus.DRAFT)
+    phenomenon = models.CharField(max_length=40)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices)
+    requested_service = models.CharField(max_length=30, choices=RequestedService.choices)
+    reason = EncryptedTextField(blank=True)
+    signals = models.JSONField(default=list)
+    consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices, blank=True)
+    legal_basis_justification = EncryptedTextField(blank=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=6, blank=True)
+    language = models.CharField(max_length=2, blank=True)
+    acknowledge_due = models.DateTimeField(null=True, blank=True)
+    decide_due = models.DateTimeField(null=True, blank=True)
+    decline_reason_code = models.CharField(max_length=30, choices=DeclineReason.choices, blank=True)
+    decline_reason = EncryptedTextField(blank=True)
+    outcome_code = models.CharField(max_length=30, choices=ReferralOutcome.choices, blank=True)
+    rerouted_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reroutes")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["sender", "-created_at"]),
+            models.Index(fields=["recipient", "status", "-created_at"]),
+            models.Index(fields=["case", "status"]),
+            models.Index(fields=["status", "decide_due"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(sender=models.F("recipient")), name="referral_not_to_self"),
+        ]
+
+    def is_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        if self.status == ReferralStatus.SENT and self.acknowledge_due and self.acknowledge_due < now:
+            return True
+        return self.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED) and bool(
+            self.decide_due and self.decide_due < now
+        )
+
+
+class LegalBasisException(models.Model):
+    """Sharing without consent: allowed at once, reviewed by a coordinator afterwards."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="exception")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    basis = models.CharField(max_length=20, choices=LegalBasis.choices)
+    justification = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    review_status = models.CharField(max_length=10, choices=ExceptionReview.choices, default=ExceptionReview.PENDING)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["review_status", "created_at"])]
+
+
+class ReferralMessage(models.Model):
+    """A short note between the sender and recipient organisations of one referral."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="messages")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]

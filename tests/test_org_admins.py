@@ -38,3 +38,13 @@ def test_weak_password_for_a_new_admin_is_a_field_error(personas, orgs):
     )
     assert response.status_code == 400
     assert {e["pointer"] for e in response.json()["errors"]} == {"#/password"}
+
+
+@pytest.mark.parametrize("action", ["set-password", "reset-totp"])
+def test_org_admin_cannot_reset_their_own_credentials_through_the_admin_routes(personas, action):
+    admin = personas["org_admin"]
+    before = User.objects.get(pk=admin.user.pk)
+    response = admin.client.post(f"/api/v1/users/{admin.user.pk}/{action}/", {"password": "a-long-unusual-passphrase-81"})
+    assert response.status_code == 422
+    after = User.objects.get(pk=admin.user.pk)
+    assert (after.password, after.token_version) == (before.password, before.token_version)

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .problems import problem_response
 
@@ -63,3 +64,55 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+# Generic problem for an error response that was not JSON: (slug, detail) by status.
+# Lazy: translated per request, not once at import.
+_FALLBACK_PROBLEMS = {
+    400: ("malformed-request", gettext_lazy("Bad request.")),
+    401: ("not-authenticated", gettext_lazy("Authentication credentials were not provided.")),
+    403: ("forbidden", gettext_lazy("Forbidden.")),
+    404: ("not-found", gettext_lazy("Not found.")),
+    405: ("method-not-allowed", gettext_lazy("Method not allowed.")),
+    406: ("not-acceptable", gettext_lazy("Not acceptable.")),
+    413: ("payload-too-large", gettext_lazy("The request body is too large.")),
+    415: ("unsupported-media-type", gettext_lazy("Unsupported media type.")),
+    429: ("throttled", gettext_lazy("Too many requests.")),
+}
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "X-Request-ID")
+
+
+class ProblemFallbackMiddleware:
+    """The API never answers an error in HTML, debug or not.
+
+    Django's debug pages (technical 404 and 500) and any other non-JSON 4xx/5xx
+    for API paths become the matching problem details; the generic body never
+    carries a stack trace or exception text.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or not _is_api_path(request.path) or _is_json(response):
+            return response
+        status_code = response.status_code
+        if status_code >= 500:
+            slug, detail = "server-error", _("An unexpected error occurred. Quote the request id.")
+        else:
+            slug, detail = _FALLBACK_PROBLEMS.get(status_code, ("error", _("The request could not be processed.")))
+        problem = problem_response(request, status_code=status_code, slug=slug, detail=str(detail))
+        for header in _KEPT_HEADERS:
+            if header in response:
+                problem[header] = response[header]
+        return problem
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/api/") or path in ("/healthz", "/readyz")
+
+
+def _is_json(response) -> bool:
+    media_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")

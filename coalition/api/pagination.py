@@ -19,6 +19,13 @@ class CursorPagination(pagination.CursorPagination):
             # A tampered cursor is bad input, not a missing resource.
             raise ValidationError({"cursor": [self.invalid_cursor_message]}, code="invalid") from exc
 
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # PostgreSQL refuses NUL in text parameters: a forged position is bad input, not a 500.
+        if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
     def get_ordering(self, request, queryset, view):
         # The view names its own stable ordering (a unique or time field).
         ordering = getattr(view, "ordering", None) or self.ordering
@@ -29,3 +36,16 @@ class CursorPagination(pagination.CursorPagination):
         if raw is not None and (not raw.isdigit() or int(raw) < 1):
             raise ValidationError({"page_size": [_("Must be a whole number of at least 1.")]})
         return super().get_page_size(request)
+
+    def get_paginated_response_schema(self, schema):
+        # OpenAPI 3.1 form: null is a type, and next/previous are always present.
+        link = {"type": ["string", "null"], "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": link | {"description": "The next page; null on the last."},
+                "previous": link | {"description": "The previous page; null on the first."},
+                "results": schema,
+            },
+        }

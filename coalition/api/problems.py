@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -168,6 +169,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         status_code = status.HTTP_401_UNAUTHORIZED
         headers.setdefault("WWW-Authenticate", 'Bearer realm="api", Api-Key realm="api"')
     body = problem_body(status_code=status_code, slug=_problem_slug(exc), detail=detail_text, request=request, **extra)
+    if request is not None and not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
+        # Views that render HTML or YAML (API docs, schema) would otherwise write the
+        # problem in that format under a problem+json content type.
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), PROBLEM_CONTENT_TYPE
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 

@@ -24,6 +24,15 @@ class ProblemSerializer(serializers.Serializer):
     errors = ProblemFieldErrorSerializer(many=True, required=False)
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Retry-safe POST: a replay returns the first successful response (kept 24 hours per organisation).",
+}
+
+
 class CoalitionAutoSchema(AutoSchema):
     """Adds problem+json responses: authentication, scope, input and throttling errors.
 
@@ -45,6 +54,10 @@ class CoalitionAutoSchema(AutoSchema):
             statuses.add(400)
         if method in ("POST", "PUT", "PATCH"):
             statuses |= {400, 413, 415}
+        if method == "POST" and self.get_auth() and any(requirement for requirement in self.get_auth()):
+            # Idempotency-Key: 409 while the first request runs, 422 when reused with another body.
+            statuses |= {409, 422}
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         if getattr(self.view, "throttle_classes", None):
             statuses.add(429)
         action = getattr(self.view, "action", None) or method.lower()

@@ -2,13 +2,13 @@
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from coalition.api.throttling import LoginThrottle
+from coalition.api.views import CoalitionAPIView, CoalitionViewSet
 
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
@@ -17,7 +17,7 @@ from ..policy import ANY_ROLE, ANY_SCOPE, allow, is_partner_system
 from . import serializers as s
 
 
-class ScopedViewSet(viewsets.GenericViewSet):
+class ScopedViewSet(CoalitionViewSet):
     """Base of every tenant-data viewset: the queryset comes from a selector taking the actor.
 
     Subclasses name ``selector``; they never touch ``Model.objects``. An object
@@ -116,7 +116,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     queryset_model = s.User
     serializer_class = s.UserSerializer
     ordering = "username"
-    problem_statuses = {"partial_update": [422]}
+    problem_statuses = {"partial_update": [422], "set_password": [422], "reset_totp": [422]}
     policy = {
         "list": allow(Role.ORG_ADMIN),
         "retrieve": allow(Role.ORG_ADMIN),
@@ -191,7 +191,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
 # --- authentication --------------------------------------------------------------------
 
 
-class TokenObtainView(APIView):
+class TokenObtainView(CoalitionAPIView):
     """Log in: username, password and, where required, a TOTP code."""
 
     authentication_classes = []
@@ -207,7 +207,7 @@ class TokenObtainView(APIView):
         return Response(s.TokenPairSerializer(pair).data)
 
 
-class TokenRefreshView(APIView):
+class TokenRefreshView(CoalitionAPIView):
     """Rotate a refresh token: a new pair; the old refresh token is dead from now on."""
 
     authentication_classes = []
@@ -223,7 +223,7 @@ class TokenRefreshView(APIView):
         return Response(s.TokenPairSerializer(pair).data)
 
 
-class LogoutView(APIView):
+class LogoutView(CoalitionAPIView):
     """End this login: its access and refresh tokens stop working at once."""
 
     policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
@@ -234,7 +234,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TotpEnrolView(APIView):
+class TotpEnrolView(CoalitionAPIView):
     """Start enrolling a TOTP second factor (only while none is confirmed)."""
 
     policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
@@ -246,7 +246,7 @@ class TotpEnrolView(APIView):
         return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 
 
-class TotpConfirmView(APIView):
+class TotpConfirmView(CoalitionAPIView):
     """Confirm enrolment with a current code; then log in again with a code."""
 
     policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
@@ -260,7 +260,7 @@ class TotpConfirmView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
+class MeView(CoalitionAPIView):
     """Who you are: your organisation, your roles, your second-factor status or your key."""
 
     policy = {"get": allow(*ANY_ROLE, scope=ANY_SCOPE, during_mfa_enrolment=True)}
@@ -295,7 +295,7 @@ class MeView(APIView):
         return Response(s.MeSerializer(body).data)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(CoalitionAPIView):
     """Change your own password. Every token you hold is revoked: log in again."""
 
     policy = {"post": allow(*ANY_ROLE)}
@@ -308,7 +308,7 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class VocabulariesView(APIView):
+class VocabulariesView(CoalitionAPIView):
     """The coalition's code lists, labelled in the language asked for by Accept-Language."""
 
     policy = {"get": allow(*ANY_ROLE, scope=ANY_SCOPE)}

@@ -103,6 +103,11 @@ class Command(BaseCommand):
                     mfa = "TOTP (enrolled earlier)"
             rows.append((username, slug, ",".join(user.roles), mfa, "new" if created else "existing"))
 
+        from referrals.demo import seed_demo_cases
+
+        cases = seed_demo_cases()
+        if cases:
+            self.stdout.write(f"Created {len(cases)} fictional demo cases with referrals in every state.")
         self.stdout.write("Demo coalition ready. Logins (password as given; existing users keep theirs):")
         self.stdout.write(f"  {'username':28} {'organisation':15} {'roles':14} {'second factor':24} ")
         for username, slug, roles, mfa, state in rows:

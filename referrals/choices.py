@@ -1,0 +1,123 @@
+"""Code lists of cases, consent and referrals (labels translated, codes stable)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class CaseOutcome(models.TextChoices):
+    SAFE_AND_SUPPORTED = "safe_and_supported", _("Safe and supported")
+    HANDED_TO_SERVICES_OUTSIDE = "handed_to_services_outside", _("Handed to services outside the coalition")
+    REFUSED_HELP = "refused_help", _("Young person refused help")
+    LOST_CONTACT = "lost_contact", _("Contact lost")
+    MOVED_AWAY = "moved_away", _("Moved out of the region")
+    OTHER = "other", _("Other")
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    NON_BINARY = "non_binary", _("Non-binary")
+    UNKNOWN = "unknown", _("Unknown or not said")
+
+
+class InvolvementRole(models.TextChoices):
+    LEAD = "lead", _("Lead organisation")
+    SUPPORTING = "supporting", _("Supporting organisation")
+
+
+class ConsentGiver(models.TextChoices):
+    YOUNG_PERSON = "young_person", _("The young person")
+    PARENT = "parent", _("Parent")
+    GUARDIAN = "guardian", _("Guardian")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("Legal representative")
+
+
+class ConsentMethod(models.TextChoices):
+    VERBAL = "verbal", _("Verbal")
+    WRITTEN = "written", _("Written")
+    DIGITAL = "digital", _("Digital")
+
+
+class ConsentPurpose(models.TextChoices):
+    CARE_REFERRAL = "care_referral", _("Referral for care")
+    INFORMATION_SHARING = "information_sharing", _("Information sharing")
+    POLICE_REPORT = "police_report", _("Report to the police")
+
+
+class LegalBasis(models.TextChoices):
+    VITAL_INTEREST = "vital_interest", _("Vital interest (imminent danger)")
+    LEGAL_OBLIGATION = "legal_obligation", _("Legal obligation")
+    DUTY_TO_REPORT = "duty_to_report", _("Duty to report")
+
+
+class ExceptionReview(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    FLAGGED = "flagged", _("Flagged")
+
+
+class ReferralKind(models.TextChoices):
+    SERVICE = "service", _("Service referral")
+    TRANSFER = "transfer", _("Transfer of the lead")
+
+
+class ReferralStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    COMPLETED = "completed", _("Completed")
+
+
+class Urgency(models.TextChoices):
+    IMMEDIATE = "immediate", _("Immediate")
+    URGENT = "urgent", _("Urgent")
+    NORMAL = "normal", _("Normal")
+
+
+class Signal(models.TextChoices):
+    APPEARANCE = "appearance", _("Changes in appearance")
+    SELF_IMAGE = "self_image", _("Changes in self-image")
+    GENERAL_BEHAVIOUR = "general_behaviour", _("Changes in general behaviour")
+    SEXUAL_BEHAVIOUR = "sexual_behaviour", _("Changes in sexual behaviour")
+    BEHAVIOUR_TOWARDS_OTHERS = "behaviour_towards_others", _("Changes in behaviour towards others")
+    PHYSICAL_HEALTH = "physical_health", _("Physical health")
+
+
+class RequestedService(models.TextChoices):
+    SHELTER = "shelter", _("Shelter or safe housing")
+    COUNSELLING = "counselling", _("Counselling and therapy")
+    CASE_MANAGEMENT = "case_management", _("Case management")
+    LEGAL_SUPPORT = "legal_support", _("Legal support")
+    POLICE_REPORT = "police_report", _("Support to report to the police")
+    MEDICAL = "medical", _("Medical care")
+    ONLINE_REMOVAL = "online_removal", _("Removal of online images")
+    OUTREACH = "outreach", _("Outreach and street work")
+
+
+class DeclineReason(models.TextChoices):
+    NO_CAPACITY = "no_capacity", _("No capacity")
+    OUT_OF_SCOPE = "out_of_scope", _("Outside our scope")
+    OUT_OF_REGION = "out_of_region", _("Outside our region")
+    AGE_OUT_OF_RANGE = "age_out_of_range", _("Age outside our range")
+    ALREADY_SUPPORTED = "already_supported", _("Already supported elsewhere")
+    OTHER = "other", _("Other")
+
+
+class ReferralOutcome(models.TextChoices):
+    SERVICE_DELIVERED = "service_delivered", _("Service delivered")
+    PARTIALLY_DELIVERED = "partially_delivered", _("Partially delivered")
+    YOUNG_PERSON_DISENGAGED = "young_person_disengaged", _("Young person disengaged")
+    TRANSFERRED_ONWARD = "transferred_onward", _("Transferred onward")
+    OTHER = "other", _("Other")
+
+
+OPEN_REFERRAL_STATUSES = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
+PENDING_REFERRAL_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)

@@ -1,0 +1,66 @@
+"""Re-encrypt every encrypted field under the newest key of FIELD_ENCRYPTION_KEYS.
+
+Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after
+it), deploy, run this command, then drop the old keys. Rows still read during
+rotation because every listed key decrypts. Runs in batches, each in its own
+transaction, and can be run again safely.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from coalition.crypto import PREFIX, EncryptedTextField, rotate
+from coalition.models import IdempotencyRecord
+from referrals.models import LegalBasisException, Referral, ReferralMessage, Subject
+
+MODELS = (Subject, Referral, LegalBasisException, ReferralMessage)
+
+
+def encrypted_fields(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt identity and free-text fields under the newest FIELD_ENCRYPTION_KEYS key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=500)
+
+    def handle(self, *args, batch_size=500, **options):
+        for model in MODELS:
+            fields = encrypted_fields(model)
+            pk_name = model._meta.pk.attname
+            done, last_pk = 0, None
+            while True:
+                with transaction.atomic():
+                    rows = model.objects.order_by(pk_name).select_for_update()
+                    if last_pk is not None:
+                        rows = rows.filter(**{f"{pk_name}__gt": last_pk})
+                    batch = list(rows.only(pk_name, *fields)[:batch_size])
+                    for row in batch:
+                        # Read decrypts with whichever key fits; save encrypts with the newest.
+                        row.save(update_fields=fields)
+                if not batch:
+                    break
+                last_pk = getattr(batch[-1], pk_name)
+                done += len(batch)
+            self.stdout.write(f"{model._meta.label}: {done} rows re-encrypted.")
+        self.rotate_idempotency_records(batch_size)
+
+    def rotate_idempotency_records(self, batch_size: int) -> None:
+        """Stored first answers to Idempotency-Key requests may hold identity, encrypted: rotated too."""
+        done, last_pk = 0, 0
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    IdempotencyRecord.objects.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size]
+                )
+                for record in batch:
+                    if isinstance(record.response_body, str) and record.response_body.startswith(PREFIX):
+                        record.response_body = rotate(record.response_body)
+                        record.save(update_fields=["response_body"])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            done += len(batch)
+        self.stdout.write(f"{IdempotencyRecord._meta.label}: {done} rows re-encrypted.")

@@ -1,0 +1,120 @@
+"""Reads on cases and referrals, always through the actor.
+
+Who sees what (DESIGN §3, §5):
+- a partner organisation (its caseworkers, or its API key with the read scope)
+  sees the cases it is or was involved in, and the referrals it sent or received
+  (received ones only once sent);
+- it sees a case's subject (identity) only while it is involved;
+- it sees a referral's free text (reason, justification, decline reason, messages)
+  while it is involved in the case or the referral is still pending with it;
+- coordinators see metadata of every case and referral, never identity or free text;
+- org admins and auditors have no case access here (auditors export through
+  the audit trail).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from partners.choices import Role
+from partners.policy import is_partner_system
+
+from .choices import PENDING_REFERRAL_STATUSES, ReferralStatus
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage
+
+
+def is_coordinator(actor) -> bool:
+    return not is_partner_system(actor) and actor.has_role(Role.COORDINATOR)
+
+
+def acts_for_partner(actor) -> bool:
+    """A caseworker or a partner system: acts on its organisation's cases."""
+    return is_partner_system(actor) or actor.has_role(Role.CASEWORKER)
+
+
+def _active_involvement(org_id):
+    return Involvement.objects.filter(case=OuterRef("pk"), organisation_id=org_id, ended_at__isnull=True)
+
+
+def cases_visible_to(actor) -> QuerySet[Case]:
+    if is_coordinator(actor):
+        return Case.objects.select_related("lead_organisation")
+    if not acts_for_partner(actor):
+        return Case.objects.none()
+    org_id = actor.organisation.pk
+    ever_involved = Involvement.objects.filter(case=OuterRef("pk"), organisation_id=org_id)
+    return (
+        Case.objects.filter(Exists(ever_involved))
+        .annotate(identity_visible=Exists(_active_involvement(org_id)))
+        .select_related("lead_organisation")
+    )
+
+
+def identity_visible(actor, case: Case) -> bool:
+    """True only while the actor's organisation is involved in the case; never for coordinators."""
+    if not acts_for_partner(actor):
+        return False
+    annotated = getattr(case, "identity_visible", None)
+    if annotated is not None:
+        return annotated
+    return Involvement.objects.filter(case=case, organisation_id=actor.organisation.pk, ended_at__isnull=True).exists()
+
+
+def referrals_visible_to(actor) -> QuerySet[Referral]:
+    base = Referral.objects.select_related("sender", "recipient")
+    # A referral reaches anyone but its sender only once sent: a draft withdrawn (or
+    # withdrawn by closing the case) before sending stays the sender's alone.
+    if is_coordinator(actor):
+        return base.filter(sent_at__isnull=False)
+    if not acts_for_partner(actor):
+        return base.none()
+    org_id = actor.organisation.pk
+    involved = Involvement.objects.filter(case=OuterRef("case_id"), organisation_id=org_id, ended_at__isnull=True)
+    return base.filter(Q(sender_id=org_id) | Q(recipient_id=org_id, sent_at__isnull=False)).annotate(
+        actor_involved=Exists(involved)
+    )
+
+
+def free_text_visible(actor, referral: Referral) -> bool:
+    """Reason and the other free text: for the two parties while it matters to them."""
+    if not acts_for_partner(actor):
+        return False
+    org_id = actor.organisation.pk
+    if org_id not in (referral.sender_id, referral.recipient_id):
+        return False
+    if referral.status in (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES):
+        return True
+    involved = getattr(referral, "actor_involved", None)
+    if involved is None:
+        involved = Involvement.objects.filter(case_id=referral.case_id, organisation_id=org_id, ended_at__isnull=True).exists()
+    return involved
+
+
+def referral_filter_overdue(queryset: QuerySet[Referral], overdue: bool, now=None) -> QuerySet[Referral]:
+    now = now or timezone.now()
+    condition = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now) | Q(
+        status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now
+    )
+    return queryset.filter(condition) if overdue else queryset.exclude(condition)
+
+
+def consents_visible_to(actor, case: Case) -> QuerySet[Consent]:
+    """Consents of a case the actor can see (coordinators: all cases, as metadata)."""
+    return Consent.objects.filter(case=case)
+
+
+def involvements_of(case: Case) -> QuerySet[Involvement]:
+    return Involvement.objects.filter(case=case).select_related("organisation", "referral").order_by("started_at")
+
+
+def messages_visible_to(actor, referral: Referral) -> QuerySet[ReferralMessage]:
+    if not free_text_visible(actor, referral):
+        return ReferralMessage.objects.none()
+    return ReferralMessage.objects.filter(referral=referral).select_related("organisation")
+
+
+def exceptions_for_review(actor) -> QuerySet[LegalBasisException]:
+    if not is_coordinator(actor):
+        return LegalBasisException.objects.none()
+    return LegalBasisException.objects.select_related("organisation", "referral")

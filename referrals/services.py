@@ -1,0 +1,480 @@
+"""Writes on cases, consents and referrals: one function per transition.
+
+Each runs in one transaction and locks the rows whose invariants it protects,
+always the case before its referrals, so that concurrent actions serialise
+instead of deadlocking. ``expected_version`` (from If-Match) turns a stale
+write into 412. Nothing else assigns a referral's status or a case's lead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coalition.api.problems import BusinessRuleViolation, Conflict, PreconditionFailed
+from partners.choices import MembershipStatus, OrganisationKind
+from partners.models import Organisation
+
+from .choices import (
+    PENDING_REFERRAL_STATUSES,
+    CaseStatus,
+    ConsentPurpose,
+    InvolvementRole,
+    ReferralKind,
+    ReferralStatus,
+)
+from .deadlines import deadlines_for
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+
+POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
+
+
+def _authorship(actor) -> dict[str, Any]:
+    api_key = getattr(actor, "api_key", None)
+    if api_key is not None:
+        return {"created_by": None, "created_by_api_key": api_key}
+    return {"created_by": actor, "created_by_api_key": None}
+
+
+def _check_version(obj, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise PreconditionFailed()
+
+
+def _bump(obj) -> None:
+    obj.version = F("version") + 1
+
+
+def _active_involvement(case_id, organisation_id) -> Involvement | None:
+    return Involvement.objects.filter(case_id=case_id, organisation_id=organisation_id, ended_at__isnull=True).first()
+
+
+def _require_involved(case: Case, organisation_id) -> Involvement:
+    involvement = _active_involvement(case.pk, organisation_id)
+    if involvement is None:
+        raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
+    return involvement
+
+
+def _locked_case(case_id) -> Case:
+    return Case.objects.select_for_update().get(pk=case_id)
+
+
+def _locked_referral(referral_id) -> Referral:
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("case", "sender", "recipient", "consent")
+        .get(pk=referral_id)
+    )
+
+
+# --- cases -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_open(*, actor, subject: dict[str, Any], phenomena: list[str], region: str = "") -> Case:
+    """Open a case for a young person; the actor's organisation becomes its lead."""
+    organisation = actor.organisation
+    if organisation.kind == OrganisationKind.COORDINATOR:
+        raise BusinessRuleViolation(_("The coordination does not hold cases."))
+    now = timezone.now()
+    case = Case.objects.create(
+        lead_organisation=organisation, opened_by_organisation=organisation, phenomena=phenomena, region=region, opened_at=now
+    )
+    Subject.objects.create(case=case, **_subject_values(subject))
+    Involvement.objects.create(case=case, organisation=organisation, role=InvolvementRole.LEAD, started_at=now)
+    return case
+
+
+def _subject_values(subject: dict[str, Any]) -> dict[str, str]:
+    values = {}
+    for name, value in subject.items():
+        if value is None:
+            value = ""
+        elif isinstance(value, date):
+            value = value.isoformat()
+        values[name] = str(value)
+    return values
+
+
+@transaction.atomic
+def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None, expected_version=None) -> Case:
+    """The lead changes the case's triage facts or the subject's details."""
+    case = _locked_case(case.pk)
+    _check_version(case, expected_version)
+    if case.lead_organisation_id != actor.organisation.pk:
+        raise BusinessRuleViolation(_("Only the lead organisation changes the case."))
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(_("A closed case cannot be changed."))
+    if phenomena is not None:
+        case.phenomena = phenomena
+    if region is not None:
+        case.region = region
+    if subject:
+        subject_row = Subject.objects.get(case=case)
+        for name, value in _subject_values(subject).items():
+            setattr(subject_row, name, value)
+        subject_row.save()
+    _bump(case)
+    case.save()
+    case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Case:
+    """The lead closes the case with an outcome; open referrals are withdrawn, supporters released."""
+    case = _locked_case(case.pk)
+    _check_version(case, expected_version)
+    if case.lead_organisation_id != actor.organisation.pk:
+        raise BusinessRuleViolation(_("Only the lead organisation closes the case."))
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(_("The case is already closed."))
+    now = timezone.now()
+    for referral in Referral.objects.select_for_update().filter(case=case, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]):
+        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+    Involvement.objects.filter(case=case, ended_at__isnull=True, role=InvolvementRole.SUPPORTING).update(ended_at=now)
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
+    case.outcome = outcome
+    _bump(case)
+    case.save()
+    case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
+    """The last lead reopens a closed case."""
+    case = _locked_case(case.pk)
+    _check_version(case, expected_version)
+    if case.lead_organisation_id != actor.organisation.pk:
+        raise BusinessRuleViolation(_("Only the last lead organisation reopens the case."))
+    if case.status != CaseStatus.CLOSED:
+        raise Conflict(_("The case is open."))
+    case.status = CaseStatus.OPEN
+    case.closed_at = None
+    case.outcome = ""
+    _bump(case)
+    case.save()
+    case.refresh_from_db()
+    return case
+
+
+# --- consent -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
+    """An involved organisation records consent for sharing."""
+    case = _locked_case(case.pk)
+    _require_involved(case, actor.organisation.pk)
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(_("A closed case cannot be changed."))
+    data = dict(data)
+    data["recipients"] = [str(r) for r in data.get("recipients", [])]
+    return Consent.objects.create(case=case, recorded_by_organisation=actor.organisation, **data)
+
+
+@transaction.atomic
+def consent_withdraw(*, actor, consent: Consent) -> Consent:
+    """Withdrawal blocks new referrals relying on the consent and withdraws the pending ones.
+
+    Accepted referrals keep what they received: it was shared lawfully at the time.
+    """
+    _locked_case(consent.case_id)
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    _require_involved(consent.case, actor.organisation.pk)
+    if consent.withdrawn_at is not None:
+        raise Conflict(_("This consent is already withdrawn."))
+    now = timezone.now()
+    consent.withdrawn_at = now
+    consent.save(update_fields=["withdrawn_at"])
+    for referral in Referral.objects.select_for_update().filter(
+        consent=consent, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+    ):
+        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+    return consent
+
+
+# --- referrals -----------------------------------------------------------------------
+
+
+def purpose_for(recipient: Organisation) -> str:
+    """Referring to police or prosecution needs consent for a police report; others for care."""
+    return ConsentPurpose.POLICE_REPORT if recipient.kind in POLICE_KINDS else ConsentPurpose.CARE_REFERRAL
+
+
+def _require_legal_basis(referral: Referral, on: date) -> None:
+    if referral.legal_basis:
+        if len(referral.legal_basis_justification.strip()) < 20:
+            raise BusinessRuleViolation(_("A legal-basis exception needs a written justification (at least 20 characters)."))
+        return
+    consent = referral.consent
+    if consent is None:
+        raise BusinessRuleViolation(_("Sharing needs a valid consent or a justified legal-basis exception."))
+    if not consent.covers(recipient_id=referral.recipient_id, purpose=purpose_for(referral.recipient), on=on):
+        raise BusinessRuleViolation(_("The consent does not cover this recipient, purpose or date, or was withdrawn."))
+
+
+def _require_recipient_open(recipient: Organisation) -> None:
+    if recipient.membership_status != MembershipStatus.ACTIVE or not recipient.accepting_referrals:
+        raise BusinessRuleViolation(_("The recipient is not an active member accepting referrals."))
+    if recipient.kind == OrganisationKind.COORDINATOR:
+        raise BusinessRuleViolation(_("The coordination does not receive referrals."))
+
+
+def _validate_draft(referral: Referral) -> None:
+    if referral.recipient_id == referral.sender_id:
+        raise BusinessRuleViolation(_("An organisation cannot refer to itself."))
+    if referral.consent_id and referral.consent.case_id != referral.case_id:
+        raise BusinessRuleViolation(_("The consent belongs to another case."))
+    if referral.consent_id and referral.legal_basis:
+        raise BusinessRuleViolation(_("Give a consent or a legal basis, not both."))
+    if referral.kind == ReferralKind.TRANSFER and referral.case.lead_organisation_id != referral.sender_id:
+        raise BusinessRuleViolation(_("Only the lead organisation transfers the case."))
+    rerouted_from = referral.rerouted_from
+    if rerouted_from is not None and (
+        rerouted_from.case_id != referral.case_id
+        or rerouted_from.sender_id != referral.sender_id
+        or rerouted_from.status != ReferralStatus.DECLINED
+    ):
+        raise BusinessRuleViolation(_("Only a referral of yours that was declined, in the same case, can be re-routed."))
+
+
+@transaction.atomic
+def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
+    """Draft a referral from the actor's organisation, which must be involved in the open case."""
+    case = _locked_case(case.pk)
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(_("The case is closed."))
+    _require_involved(case, actor.organisation.pk)
+    referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **_authorship(actor))
+    _validate_draft(referral)
+    referral.save()
+    return referral
+
+
+@transaction.atomic
+def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected_version=None) -> Referral:
+    """The sender changes a draft."""
+    _locked_case(referral.case_id)
+    referral = _locked_referral(referral.pk)
+    _check_version(referral, expected_version)
+    _require_sender(actor, referral)
+    if referral.status != ReferralStatus.DRAFT:
+        raise Conflict(_("Only a draft can be changed."))
+    for name, value in data.items():
+        setattr(referral, name, value)
+    _validate_draft(referral)
+    _bump(referral)
+    referral.save()
+    referral.refresh_from_db()
+    return referral
+
+
+def _require_sender(actor, referral: Referral) -> None:
+    if referral.sender_id != actor.organisation.pk:
+        raise BusinessRuleViolation(_("Only the sending organisation can do this."))
+
+
+def _require_recipient(actor, referral: Referral) -> None:
+    if referral.recipient_id != actor.organisation.pk:
+        raise BusinessRuleViolation(_("Only the receiving organisation can do this."))
+
+
+def _require_status(referral: Referral, allowed, action: str) -> None:
+    if referral.status not in allowed:
+        raise Conflict(
+            _("Cannot %(action)s a referral that is %(status)s.") % {"action": action, "status": referral.status}
+        )
+
+
+def _set_status(referral: Referral, status: str, now) -> None:
+    referral.status = status
+    setattr(referral, f"{status}_at", now)
+    _bump(referral)
+    referral.save()
+    referral.refresh_from_db()
+
+
+def _start_transition(actor, referral: Referral, expected_version, *, lock_case: bool = False) -> Referral:
+    if lock_case:
+        _locked_case(referral.case_id)
+    referral = _locked_referral(referral.pk)
+    _check_version(referral, expected_version)
+    return referral
+
+
+@transaction.atomic
+def referral_send(*, actor, referral: Referral, expected_version=None) -> Referral:
+    """Send a draft: needs a legal basis and an open recipient; sets the deadlines."""
+    referral = _start_transition(actor, referral, expected_version, lock_case=True)
+    _require_sender(actor, referral)
+    _require_status(referral, (ReferralStatus.DRAFT,), "send")
+    if referral.case.status != CaseStatus.OPEN:
+        raise Conflict(_("The case is closed."))
+    _require_involved(referral.case, referral.sender_id)
+    _validate_draft(referral)
+    _require_recipient_open(referral.recipient)
+    if _active_involvement(referral.case_id, referral.recipient_id) and referral.kind == ReferralKind.SERVICE:
+        raise BusinessRuleViolation(_("The recipient is already involved in this case."))
+    now = timezone.now()
+    _require_legal_basis(referral, now.date())
+    referral.acknowledge_due, referral.decide_due = deadlines_for(referral.urgency, now)
+    if referral.legal_basis:
+        LegalBasisException.objects.create(
+            referral=referral,
+            case_id=referral.case_id,
+            organisation_id=referral.sender_id,
+            basis=referral.legal_basis,
+            justification=referral.legal_basis_justification,
+            created_at=now,
+        )
+    _set_status(referral, ReferralStatus.SENT, now)
+    return referral
+
+
+@transaction.atomic
+def referral_acknowledge(*, actor, referral: Referral, expected_version=None) -> Referral:
+    referral = _start_transition(actor, referral, expected_version)
+    _require_recipient(actor, referral)
+    _require_status(referral, (ReferralStatus.SENT,), "acknowledge")
+    _set_status(referral, ReferralStatus.ACKNOWLEDGED, timezone.now())
+    return referral
+
+
+@transaction.atomic
+def referral_accept(*, actor, referral: Referral, expected_version=None) -> Referral:
+    """Accept: the recipient becomes involved; a transfer moves the lead, atomically.
+
+    The case row is locked first, so of two transfers of one case only the
+    first accepted moves the lead; the second finds the sender no longer lead (409).
+    """
+    referral = _start_transition(actor, referral, expected_version, lock_case=True)
+    _require_recipient(actor, referral)
+    _require_status(referral, PENDING_REFERRAL_STATUSES, "accept")
+    case = referral.case
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(_("The case is closed."))
+    if referral.recipient.membership_status != MembershipStatus.ACTIVE:
+        raise BusinessRuleViolation(_("A suspended organisation cannot accept referrals."))
+    now = timezone.now()
+    _require_legal_basis(referral, now.date())
+    try:
+        with transaction.atomic():
+            _move_involvements(referral, case, now)
+            _set_status(referral, ReferralStatus.ACCEPTED, now)
+    except IntegrityError:  # the database refuses a second lead or involvement: never two leads
+        raise Conflict(_("The case changed meanwhile. Try again.")) from None
+    return referral
+
+
+def _move_involvements(referral: Referral, case: Case, now) -> None:
+    recipient_involvement = _active_involvement(case.pk, referral.recipient_id)
+    if referral.kind == ReferralKind.TRANSFER:
+        if case.lead_organisation_id != referral.sender_id:
+            raise Conflict(_("The sender no longer leads this case."))
+        Involvement.objects.filter(case=case, role=InvolvementRole.LEAD, ended_at__isnull=True).update(ended_at=now)
+        if recipient_involvement is not None:
+            recipient_involvement.ended_at = now
+            recipient_involvement.save(update_fields=["ended_at"])
+        Involvement.objects.create(
+            case=case, organisation_id=referral.recipient_id, role=InvolvementRole.LEAD, started_at=now, referral=referral
+        )
+        case.lead_organisation_id = referral.recipient_id
+        _bump(case)
+        case.save()
+        # Other transfers the old lead still had pending can no longer be honoured.
+        for stale in Referral.objects.select_for_update().filter(
+            case=case, kind=ReferralKind.TRANSFER, sender_id=referral.sender_id, status__in=PENDING_REFERRAL_STATUSES
+        ).exclude(pk=referral.pk):
+            _set_status(stale, ReferralStatus.WITHDRAWN, now)
+    elif recipient_involvement is None:
+        Involvement.objects.create(
+            case=case, organisation_id=referral.recipient_id, role=InvolvementRole.SUPPORTING, started_at=now, referral=referral
+        )
+
+
+@transaction.atomic
+def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
+    referral = _start_transition(actor, referral, expected_version)
+    _require_recipient(actor, referral)
+    _require_status(referral, PENDING_REFERRAL_STATUSES, "decline")
+    referral.decline_reason_code = reason_code
+    referral.decline_reason = reason
+    _set_status(referral, ReferralStatus.DECLINED, timezone.now())
+    return referral
+
+
+@transaction.atomic
+def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Referral:
+    referral = _start_transition(actor, referral, expected_version)
+    _require_sender(actor, referral)
+    _require_status(referral, (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES), "withdraw")
+    _set_status(referral, ReferralStatus.WITHDRAWN, timezone.now())
+    return referral
+
+
+@transaction.atomic
+def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_version=None) -> Referral:
+    """The recipient completes an accepted referral; a service referral's involvement ends."""
+    referral = _start_transition(actor, referral, expected_version, lock_case=True)
+    _require_recipient(actor, referral)
+    _require_status(referral, (ReferralStatus.ACCEPTED,), "complete")
+    now = timezone.now()
+    if referral.kind == ReferralKind.SERVICE:
+        Involvement.objects.filter(
+            case_id=referral.case_id,
+            organisation_id=referral.recipient_id,
+            role=InvolvementRole.SUPPORTING,
+            ended_at__isnull=True,
+        ).update(ended_at=now)
+    referral.outcome_code = outcome_code
+    _set_status(referral, ReferralStatus.COMPLETED, now)
+    return referral
+
+
+# --- messages and exceptions -----------------------------------------------------------
+
+
+@transaction.atomic
+def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
+    if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
+        raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
+    if referral.status == ReferralStatus.DRAFT:
+        raise Conflict(_("A draft has no recipient yet."))
+    api_key = getattr(actor, "api_key", None)
+    return ReferralMessage.objects.create(
+        referral=referral,
+        organisation=actor.organisation,
+        author=None if api_key else actor,
+        api_key=api_key,
+        body=body,
+    )
+
+
+@transaction.atomic
+def exception_review(*, actor, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
+    """A coordinator approves or flags a legal-basis exception, once."""
+    exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
+    if exception.review_status != "pending":
+        raise Conflict(_("This exception has been reviewed already."))
+    exception.review_status = decision
+    exception.reviewed_by = actor
+    exception.reviewed_at = timezone.now()
+    exception.review_note = note
+    exception.save()
+    return exception
+
+
+def exception_is_overdue(exception: LegalBasisException, now=None) -> bool:
+    from django.conf import settings
+
+    now = now or timezone.now()
+    return exception.review_status == "pending" and exception.created_at < now - timedelta(hours=settings.EXCEPTION_REVIEW_HOURS)

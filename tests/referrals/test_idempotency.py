@@ -1,0 +1,311 @@
+"""``Idempotency-Key`` on every POST (DESIGN §6): a retry gets the first answer and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from coalition.api.idempotency import _digest
+from coalition.models import IdempotencyRecord
+from partners.models import ApiKey
+from referrals import services
+from referrals.models import Case, Consent, Referral, ReferralMessage
+
+from .conftest import CHILD
+
+CASE_BODY = {"subject": CHILD, "phenomena": ["grooming"], "region": "BE-VLG"}
+
+
+def post(persona, path, body, key, **headers):
+    return persona.client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key, **headers)
+
+
+# --- replay, one route at a time -------------------------------------------------------------
+
+
+def _post_twice(persona, path, body, key="retry-1"):
+    first = post(persona, path, body, key)
+    second = post(persona, path, body, key)
+    assert 200 <= first.status_code < 300, first.json()
+    assert second.status_code == first.status_code
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    return first, second
+
+
+def test_opening_a_case_twice_with_one_key_opens_one_case(personas):
+    first, second = _post_twice(personas["caseworker"], "/api/v1/cases/", CASE_BODY)
+    assert second["ETag"] == first["ETag"]
+    assert Case.objects.count() == 1
+
+
+def test_drafting_a_referral_twice_with_one_key_drafts_one(flow, personas):
+    case = flow.open_case()
+    body = {
+        "case": case["id"],
+        "recipient": str(flow.orgs["shelter-be"].id),
+        "kind": "service",
+        "phenomenon": "teen_pimp",
+        "urgency": "urgent",
+        "requested_service": "shelter",
+    }
+    _post_twice(personas["caseworker"], "/api/v1/referrals/", body)
+    assert Referral.objects.count() == 1
+
+
+def test_a_retried_transition_replays_its_success_instead_of_a_conflict(flow, personas):
+    case = flow.open_case()
+    consent = flow.consent(case["id"])
+    draft = flow.draft(case["id"], consent=consent["id"])
+    first, _second = _post_twice(personas["caseworker"], f"/api/v1/referrals/{draft['id']}/send/", {})
+    assert first.json()["status"] == "sent"
+    assert Referral.objects.get(pk=draft["id"]).version == first.json()["version"]
+    # Without the key, the same request is what it is: an illegal transition.
+    assert (
+        personas["caseworker"].client.post(f"/api/v1/referrals/{draft['id']}/send/", {}, format="json").status_code
+        == 409
+    )
+
+
+def test_a_retried_decline_replays_for_the_recipient(flow, personas):
+    _case, referral = flow.sent_referral()
+    body = {"reason_code": "no_capacity", "reason": "Full this week."}
+    _post_twice(personas["recipient_caseworker"], f"/api/v1/referrals/{referral['id']}/decline/", body)
+    assert Referral.objects.get(pk=referral["id"]).status == "declined"
+
+
+def test_recording_consent_twice_with_one_key_records_one(flow, personas):
+    case = flow.open_case()
+    body = {"given_by": "guardian", "method": "written", "purposes": ["care_referral"]}
+    _post_twice(personas["caseworker"], f"/api/v1/cases/{case['id']}/consents/", body)
+    assert Consent.objects.filter(case_id=case["id"]).count() == 1
+
+
+def test_withdrawing_consent_twice_with_one_key_replays_the_first_withdrawal(flow, personas):
+    case = flow.open_case()
+    consent = flow.consent(case["id"])
+    first, _ = _post_twice(personas["caseworker"], f"/api/v1/cases/{case['id']}/consents/{consent['id']}/withdraw/", {})
+    assert first.json()["withdrawn_at"] is not None
+
+
+def test_posting_a_message_twice_with_one_key_posts_one(flow, personas):
+    _case, referral = flow.sent_referral()
+    _post_twice(
+        personas["recipient_caseworker"],
+        f"/api/v1/referrals/{referral['id']}/messages/",
+        {"body": "Bed free tomorrow."},
+    )
+    assert ReferralMessage.objects.count() == 1
+
+
+def test_creating_an_api_key_twice_with_one_key_creates_one(personas):
+    count = ApiKey.objects.count()
+    body = {"name": "Nightly sync", "scopes": ["referrals:read"]}
+    first, second = _post_twice(personas["org_admin"], "/api/v1/api-keys/", body)
+    assert ApiKey.objects.count() == count + 1
+    assert second.json()["key"] == first.json()["key"]
+
+
+def test_a_review_twice_with_one_key_replays_the_first_decision(flow, personas):
+    case = flow.open_case()
+    draft = flow.draft(
+        case["id"], legal_basis={"basis": "vital_interest", "justification": "Imminent danger at home tonight."}
+    )
+    assert flow.act(draft["id"], "send", "caseworker").status_code == 200
+    [exception] = personas["coordinator"].client.get("/api/v1/oversight/exceptions/").json()["results"]
+    first, _ = _post_twice(
+        personas["coordinator"], f"/api/v1/oversight/exceptions/{exception['id']}/review/", {"decision": "approved"}
+    )
+    assert first.json()["review_status"] == "approved"
+
+
+# --- what counts as the same request ---------------------------------------------------------------
+
+
+def test_the_same_key_with_another_body_is_422_and_creates_nothing(personas):
+    client = personas["caseworker"]
+    assert post(client, "/api/v1/cases/", CASE_BODY, "k-1").status_code == 201
+    other = post(client, "/api/v1/cases/", CASE_BODY | {"phenomena": ["sexting"]}, "k-1")
+    assert other.status_code == 422
+    assert other.json()["type"] == "urn:coalition:problem:business-rule"
+    assert Case.objects.count() == 1
+
+
+def test_the_same_key_on_another_route_is_422(flow, personas):
+    case = flow.open_case()
+    client = personas["caseworker"]
+    assert (
+        post(
+            client,
+            f"/api/v1/cases/{case['id']}/consents/",
+            {
+                "given_by": "guardian",
+                "method": "written",
+                "purposes": ["care_referral"],
+            },
+            "k-2",
+        ).status_code
+        == 201
+    )
+    assert post(client, "/api/v1/cases/", CASE_BODY, "k-2").status_code == 422
+    assert Case.objects.count() == 1
+
+
+def test_key_order_in_the_body_does_not_make_another_request(personas):
+    client = personas["caseworker"]
+    first = post(client, "/api/v1/cases/", {"phenomena": ["grooming"], "subject": CHILD, "region": "BE-VLG"}, "k-3")
+    second = client.client.generic(
+        "POST",
+        "/api/v1/cases/",
+        json.dumps({"region": "BE-VLG", "subject": CHILD, "phenomena": ["grooming"]}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-3",
+    )
+    assert second.status_code == 201 and second["Idempotent-Replayed"] == "true"
+    assert second.json()["id"] == first.json()["id"]
+
+
+def test_keys_belong_to_one_organisation(personas):
+    hotline = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "shared-key")
+    shelter = post(personas["recipient_caseworker"], "/api/v1/cases/", CASE_BODY, "shared-key")
+    assert hotline.status_code == shelter.status_code == 201
+    assert "Idempotent-Replayed" not in shelter
+    assert hotline.json()["id"] != shelter.json()["id"]
+    assert Case.objects.count() == 2
+
+
+def test_an_organisations_people_and_systems_share_its_keys(personas):
+    # Keys are per organisation (a caseworker and the partner system of hotline-be).
+    first = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "org-wide")
+    again = post(personas["partner_system"], "/api/v1/cases/", CASE_BODY, "org-wide")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+
+
+# --- failures and expiry ----------------------------------------------------------------------------
+
+
+def test_a_failed_first_attempt_frees_the_key(personas):
+    client = personas["caseworker"]
+    bad = post(client, "/api/v1/cases/", {"subject": CHILD, "phenomena": []}, "k-4")
+    assert bad.status_code == 400
+    fixed = post(client, "/api/v1/cases/", CASE_BODY, "k-4")
+    assert fixed.status_code == 201
+    assert "Idempotent-Replayed" not in fixed
+    assert Case.objects.count() == 1
+
+
+def test_a_refused_transition_frees_the_key(flow, personas):
+    case = flow.open_case()
+    draft = flow.draft(case["id"])  # no consent yet: sending is 422
+    client = personas["caseworker"]
+    assert post(client, f"/api/v1/referrals/{draft['id']}/send/", {}, "send-1").status_code == 422
+    consent = flow.consent(case["id"])
+    assert (
+        client.client.patch(f"/api/v1/referrals/{draft['id']}/", {"consent": consent["id"]}, format="json").status_code
+        == 200
+    )
+    retried = post(client, f"/api/v1/referrals/{draft['id']}/send/", {}, "send-1")
+    assert retried.status_code == 200
+    assert "Idempotent-Replayed" not in retried
+
+
+def test_a_server_error_frees_the_key(personas, monkeypatch):
+    persona = personas["caseworker"]
+    persona.client.raise_request_exception = False
+    persona.client.validate = False  # an unplanned 500 is not in the schema, by design
+
+    def broken(**kwargs):
+        raise RuntimeError("simulated crash")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "case_open", broken)
+        crashed = post(persona, "/api/v1/cases/", CASE_BODY, "k-500")
+    assert crashed.status_code == 500
+
+    retried = post(persona, "/api/v1/cases/", CASE_BODY, "k-500")
+    assert retried.status_code == 201, retried.json()
+    assert "Idempotent-Replayed" not in retried
+
+
+def test_a_request_still_running_with_the_key_gets_409(personas, orgs):
+    # The first request reserved the key and has not answered yet.
+    fake_request = SimpleNamespace(method="POST", path="/api/v1/cases/", data=CASE_BODY)
+    IdempotencyRecord.objects.create(
+        organisation=orgs["hotline-be"], key="k-busy", request_digest=_digest(fake_request)
+    )
+    response = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-busy")
+    assert response.status_code == 409
+    assert not Case.objects.exists()
+
+
+def test_a_key_older_than_the_retention_is_forgotten(personas, settings):
+    client = personas["caseworker"]
+    first = post(client, "/api/v1/cases/", CASE_BODY, "k-5")
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS, minutes=1)
+    )
+    again = post(client, "/api/v1/cases/", CASE_BODY, "k-5")
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["id"] != first.json()["id"]
+    assert Case.objects.count() == 2
+
+
+def test_a_key_younger_than_the_retention_is_remembered(personas, settings):
+    settings.IDEMPOTENCY_KEY_HOURS = 2
+    client = personas["caseworker"]
+    post(client, "/api/v1/cases/", CASE_BODY, "k-6")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=1, minutes=59))
+    assert post(client, "/api/v1/cases/", CASE_BODY, "k-6")["Idempotent-Replayed"] == "true"
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=2, minutes=1))
+    assert "Idempotent-Replayed" not in post(client, "/api/v1/cases/", CASE_BODY, "k-6")
+    assert Case.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["x" * 256, "x" * 300, "", "has space", "tab\there", "caf\u00e9"],
+    ids=[
+        "256-chars",
+        "300-chars",
+        "empty",
+        "space",
+        "tab",
+        "non-ascii",
+    ],
+)
+def test_a_malformed_key_is_400_and_does_nothing(personas, key):
+    response = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, key)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["pointer"] == "#/Idempotency-Key"
+    assert not Case.objects.exists()
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_key_of_255_visible_characters_is_fine(personas):
+    assert post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "~" * 255).status_code == 201
+
+
+def test_without_a_key_every_post_acts(personas):
+    client = personas["caseworker"].client
+    client.post("/api/v1/cases/", CASE_BODY, format="json")
+    client.post("/api/v1/cases/", CASE_BODY, format="json")
+    assert Case.objects.count() == 2
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_remembered_response_keeps_no_identity_in_clear(personas):
+    post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-7")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM coalition_idempotencyrecord")
+        [(raw,)] = cursor.fetchall()
+    stored = raw if isinstance(raw, str) else json.dumps(raw)
+    for value in (CHILD["given_name"], CHILD["family_name"], CHILD["safe_contact"], CHILD["date_of_birth"]):
+        assert value not in stored

@@ -1,0 +1,174 @@
+"""The demo coalition (DESIGN §11): a stable, fictional cast anyone can log in as."""
+
+from __future__ import annotations
+
+import base64
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from partners.choices import OrganisationKind, Role
+from partners.models import Organisation, User
+from tests.conftest import SchemaCheckedClient
+
+DEMO_PASSWORD = "demo-password-for-the-tests-2026"
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+PARTNERS = {
+    "hotline-be": (OrganisationKind.HOTLINE, "BE"),
+    "ecpat-be": (OrganisationKind.NGO, "BE"),
+    "shelter-be": (OrganisationKind.SHELTER, "BE"),
+    "streetwork-be": (OrganisationKind.CARE_PROVIDER, "BE"),
+    "police-be": (OrganisationKind.POLICE_LIAISON, "BE"),
+    "care-nl": (OrganisationKind.CARE_PROVIDER, "NL"),
+    "expertise-nl": (OrganisationKind.NGO, "NL"),
+    "ngo-nl": (OrganisationKind.NGO, "NL"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_demo_variables(monkeypatch):
+    # `make` exports DEMO_PASSWORD and DEMO_TOTP_SECRET; these tests decide for themselves.
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    monkeypatch.delenv("DEMO_TOTP_SECRET", raising=False)
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded(db) -> str:
+    return seed(password=DEMO_PASSWORD, totp_secret=TOTP_SECRET)
+
+
+def current_code(secret: str = TOTP_SECRET) -> str:
+    return f"{totp(base64.b32decode(secret)):06d}"
+
+
+def login(username: str, password: str = DEMO_PASSWORD, otp: str | None = None):
+    body = {"username": username, "password": password}
+    if otp is not None:
+        body["otp"] = otp
+    return SchemaCheckedClient().post("/api/v1/auth/token/", body, format="json")
+
+
+def test_seed_creates_the_nine_organisations_with_their_kinds_and_countries(seeded):
+    organisations = {o.slug: o for o in Organisation.objects.all()}
+    assert set(organisations) == {*PARTNERS, "coordination"}
+    for slug, (kind, country) in PARTNERS.items():
+        assert (organisations[slug].kind, organisations[slug].country) == (kind, country), slug
+        assert organisations[slug].is_active_member and organisations[slug].accepting_referrals
+    assert organisations["coordination"].kind == OrganisationKind.COORDINATOR
+
+
+def test_seed_creates_a_caseworker_and_an_admin_per_partner(seeded):
+    for slug in PARTNERS:
+        caseworker = User.objects.get(username=f"{slug}-caseworker")
+        admin = User.objects.get(username=f"{slug}-admin")
+        assert (caseworker.organisation.slug, caseworker.roles) == (slug, [Role.CASEWORKER])
+        assert (admin.organisation.slug, admin.roles) == (slug, [Role.ORG_ADMIN])
+
+
+def test_seed_puts_the_coordinator_and_the_auditor_in_the_coordination(seeded):
+    coordinator, auditor = User.objects.get(username="coordinator"), User.objects.get(username="auditor")
+    assert (coordinator.organisation.slug, coordinator.roles) == ("coordination", [Role.COORDINATOR])
+    assert (auditor.organisation.slug, auditor.roles) == ("coordination", [Role.AUDITOR])
+    # Coalition roles only in the coordination, and no caseworker there.
+    for user in User.objects.select_related("organisation"):
+        if user.organisation.slug == "coordination":
+            assert set(user.roles) <= {Role.COORDINATOR, Role.AUDITOR, Role.ORG_ADMIN}, user.username
+        else:
+            assert not {Role.COORDINATOR, Role.AUDITOR} & set(user.roles), user.username
+
+
+def test_every_demo_user_has_the_given_password(seeded):
+    users = list(User.objects.all())
+    assert len(users) >= 2 * len(PARTNERS) + 2
+    assert all(user.check_password(DEMO_PASSWORD) for user in users)
+
+
+def test_every_user_who_needs_mfa_gets_the_demo_totp_secret(seeded):
+    key_hex = base64.b32decode(TOTP_SECRET).hex()
+    for user in User.objects.all():
+        devices = list(TOTPDevice.objects.filter(user=user))
+        if user.requires_mfa:
+            assert [(d.key, d.confirmed) for d in devices] == [(key_hex, True)], user.username
+        else:
+            assert devices == [], user.username
+
+
+def test_running_the_seed_twice_creates_nothing_and_keeps_passwords(seeded):
+    counts = (Organisation.objects.count(), User.objects.count(), TOTPDevice.objects.count())
+    hashes = dict(User.objects.values_list("username", "password"))
+    output = seed(password="another-password-entirely-99", totp_secret=TOTP_SECRET)
+    assert (Organisation.objects.count(), User.objects.count(), TOTPDevice.objects.count()) == counts
+    assert dict(User.objects.values_list("username", "password")) == hashes
+    assert User.objects.get(username="hotline-be-caseworker").check_password(DEMO_PASSWORD)
+    assert "existing" in output and " new" not in output
+
+
+def test_the_output_lists_every_login_but_never_the_password(seeded):
+    for user in User.objects.all():
+        assert user.username in seeded
+    assert DEMO_PASSWORD not in seeded
+    assert TOTP_SECRET not in seeded
+
+
+def test_a_caseworker_logs_in_with_the_demo_password(seeded):
+    response = login("shelter-be-caseworker")
+    assert response.status_code == 200, response.content
+    assert response.json()["mfa_enrolment_required"] is False
+
+
+@pytest.mark.parametrize("username", ["coordinator", "hotline-be-admin", "auditor"])
+def test_a_user_who_needs_mfa_logs_in_with_a_code_from_the_demo_secret(seeded, username):
+    assert login(username).status_code == 401  # the code is required
+    response = login(username, otp=current_code())
+    assert response.status_code == 200, response.content
+    assert response.json()["mfa_enrolment_required"] is False
+    me = SchemaCheckedClient()
+    me.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    body = me.get("/api/v1/me/").json()
+    assert body["username"] == username
+    assert body["mfa"]["verified_for_this_login"] is True
+
+
+def test_a_code_from_another_secret_does_not_log_in(seeded):
+    assert login("coordinator", otp=current_code("GEZDGNBVGY3TQOJQ")).status_code == 401
+
+
+def test_the_seed_refuses_to_run_without_a_password(db):
+    with pytest.raises(CommandError, match="password"):
+        seed()
+    with pytest.raises(CommandError):
+        seed(password="")
+    assert not Organisation.objects.exists()
+    assert not User.objects.exists()
+
+
+def test_the_seed_takes_its_password_and_secret_from_the_environment(db, monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("DEMO_TOTP_SECRET", TOTP_SECRET)
+    seed()
+    assert User.objects.get(username="coordinator").check_password(DEMO_PASSWORD)
+    assert TOTPDevice.objects.filter(user__username="coordinator", confirmed=True).exists()
+
+
+def test_the_seed_refuses_a_secret_that_is_not_base32(db):
+    with pytest.raises(CommandError, match="base32"):
+        seed(password=DEMO_PASSWORD, totp_secret="not base32!")
+    assert not User.objects.exists()
+
+
+def test_without_a_secret_mfa_users_must_enrol_first(db):
+    seed(password=DEMO_PASSWORD)
+    assert not TOTPDevice.objects.exists()
+    response = login("coordinator")
+    assert response.status_code == 200
+    assert response.json()["mfa_enrolment_required"] is True

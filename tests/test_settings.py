@@ -1,0 +1,205 @@
+"""Settings come from the environment; a bad value stops the process at start (STYLE, SECURITY).
+
+Each test starts a fresh interpreter with a controlled environment (nothing inherited
+from the test run), so what is proved is what a deployment with those variables gets.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+FIELD_KEY = "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE="
+
+# Prints the settings a deployment cares about, as JSON.
+DUMP_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings
+from rest_framework.settings import api_settings
+jwt = settings.SIMPLE_JWT
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECRET_KEY": settings.SECRET_KEY,
+    "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY,
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "DB_ENGINE": settings.DATABASES["default"]["ENGINE"],
+    "renderers": [cls.__name__ for cls in api_settings.DEFAULT_RENDERER_CLASSES],
+    "NUM_PROXIES": api_settings.NUM_PROXIES,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "PUBLIC_API_DOCS": settings.PUBLIC_API_DOCS,
+    "JWT_ALGORITHM": jwt["ALGORITHM"],
+    "JWT_AUDIENCE": jwt["AUDIENCE"],
+    "JWT_ISSUER": jwt["ISSUER"],
+    "JWT_SIGNING_IS_SECRET_KEY": jwt["SIGNING_KEY"] == settings.SECRET_KEY,
+    "JWT_ACCESS_SECONDS": jwt["ACCESS_TOKEN_LIFETIME"].total_seconds(),
+    "installed": settings.INSTALLED_APPS,
+}))
+"""
+
+
+def _strong_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+def production_env(tmp_path) -> dict[str, str]:
+    """The variables a production deployment sets, and nothing else (DEBUG unset)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "DJANGO_SETTINGS_MODULE": "coalition.settings",
+        "SECRET_KEY": _strong_secret(),
+        "JWT_SIGNING_KEY": _strong_secret(),
+        "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
+        "ALLOWED_HOSTS": "api.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+    }
+
+
+def run_python(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+
+
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+
+
+def loaded_settings(env: dict[str, str]) -> dict:
+    result = run_python(env, DUMP_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_refused(result: subprocess.CompletedProcess, variable: str) -> None:
+    """The process stopped at start with ImproperlyConfigured naming ``variable``."""
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), result.stderr
+    assert variable in last_line
+
+
+def test_deploy_check_passes_with_production_settings(production_env):
+    result = run_manage(production_env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_fails_when_a_production_safeguard_is_turned_off(production_env):
+    # The control for the test above: the check does fail on a real weakness.
+    env = production_env | {"SECURE_SSL_REDIRECT": "false"}
+    result = run_manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr
+
+
+def test_production_settings_are_secure_by_default(production_env):
+    loaded = loaded_settings(production_env)
+    assert loaded["DEBUG"] is False
+    assert loaded["SECRET_KEY"] == production_env["SECRET_KEY"]
+    assert loaded["ALLOWED_HOSTS"] == ["api.example.org"]
+    assert loaded["DB_ENGINE"] == "django.db.backends.sqlite3"
+    assert loaded["SECURE_SSL_REDIRECT"] is True
+    assert loaded["SECURE_HSTS_SECONDS"] >= 31536000
+    assert loaded["PUBLIC_API_DOCS"] is False
+    assert loaded["NUM_PROXIES"] == 0
+    assert loaded["JWT_ALGORITHM"] == "HS256"
+    assert loaded["JWT_AUDIENCE"] and loaded["JWT_ISSUER"]
+    assert loaded["JWT_SIGNING_IS_SECRET_KEY"] is False
+    assert 0 < loaded["JWT_ACCESS_SECONDS"] <= 300
+    assert "django.contrib.sessions" not in loaded["installed"]
+
+
+def test_no_browsable_api_without_debug(production_env):
+    assert loaded_settings(production_env)["renderers"] == ["JSONRenderer"]
+
+
+def test_browsable_api_only_in_debug(production_env):
+    # The control: the renderer list does depend on DEBUG.
+    assert "BrowsableAPIRenderer" in loaded_settings(production_env | {"DEBUG": "true"})["renderers"]
+
+
+def test_missing_secret_key_stops_the_process(production_env):
+    env = dict(production_env)
+    del env["SECRET_KEY"]
+    assert_refused(run_python(env, "import django; django.setup()"), "SECRET_KEY")
+
+
+def test_short_secret_key_stops_the_process(production_env):
+    env = production_env | {"SECRET_KEY": "too-short-" + "x" * 20}
+    assert_refused(run_python(env, "import django; django.setup()"), "SECRET_KEY")
+
+
+def test_low_variety_secret_key_stops_the_process(production_env):
+    env = production_env | {"SECRET_KEY": "ab" * 40}
+    assert_refused(run_python(env, "import django; django.setup()"), "SECRET_KEY")
+
+
+def test_missing_jwt_signing_key_stops_the_process(production_env):
+    env = dict(production_env)
+    del env["JWT_SIGNING_KEY"]
+    assert_refused(run_python(env, "import django; django.setup()"), "JWT_SIGNING_KEY")
+
+
+def test_jwt_signing_key_equal_to_secret_key_stops_the_process(production_env):
+    env = production_env | {"JWT_SIGNING_KEY": production_env["SECRET_KEY"]}
+    assert_refused(run_python(env, "import django; django.setup()"), "JWT_SIGNING_KEY")
+
+
+def test_access_token_lifetime_over_five_minutes_stops_the_process(production_env):
+    env = production_env | {"JWT_ACCESS_SECONDS": "600"}
+    assert_refused(run_python(env, "import django; django.setup()"), "JWT_ACCESS_SECONDS")
+
+
+def test_missing_field_encryption_keys_stop_the_process(production_env):
+    env = dict(production_env)
+    del env["FIELD_ENCRYPTION_KEYS"]
+    assert_refused(run_python(env, "import django; django.setup()"), "FIELD_ENCRYPTION_KEYS")
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "-1"])
+def test_bad_trusted_proxy_count_stops_the_process(production_env, value):
+    env = production_env | {"TRUSTED_PROXY_COUNT": value}
+    assert_refused(run_python(env, "import django; django.setup()"), "TRUSTED_PROXY_COUNT")
+
+
+def test_trusted_proxy_count_sets_drf_num_proxies(production_env):
+    assert loaded_settings(production_env | {"TRUSTED_PROXY_COUNT": "2"})["NUM_PROXIES"] == 2
+
+
+def test_secrets_are_read_from_files(production_env, tmp_path):
+    secret_key, jwt_key = _strong_secret(), _strong_secret()
+    (tmp_path / "secret_key").write_text(secret_key)
+    (tmp_path / "jwt_key").write_text(jwt_key)
+    env = dict(production_env)
+    del env["SECRET_KEY"], env["JWT_SIGNING_KEY"]
+    env |= {"SECRET_KEY_FILE": str(tmp_path / "secret_key"), "JWT_SIGNING_KEY_FILE": str(tmp_path / "jwt_key")}
+    loaded = loaded_settings(env)
+    assert loaded["SECRET_KEY"] == secret_key
+    assert loaded["JWT_SIGNING_KEY"] == jwt_key
+
+
+def test_debug_runs_without_secrets_for_local_development(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "coalition.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+    }
+    loaded = loaded_settings(env)
+    assert loaded["DEBUG"] is True
+    assert loaded["SECRET_KEY"] != loaded["JWT_SIGNING_KEY"]
+    assert loaded["SECRET_KEY"].startswith("insecure-development-only-")
