@@ -12,3 +12,24 @@ class CoalitionAPIView(IdempotencyMixin, APIView):
 
 class CoalitionViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     """A viewset with the coalition's conventions (Idempotency-Key on POST)."""
+
+
+class ScopedViewSet(CoalitionViewSet):
+    """Base of every tenant-data viewset: the queryset comes from a selector taking the actor.
+
+    Subclasses name ``selector`` (and ``queryset_model`` for schema generation);
+    they never touch ``Model.objects`` for tenant data, so an object outside the
+    actor's scope is a plain 404. Serializers get the actor in their context.
+    """
+
+    selector = None
+    queryset_model = None
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no actor
+            return self.queryset_model.objects.none()
+        return type(self).selector(self.request.user)
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {"actor": self.request.user}

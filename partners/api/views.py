@@ -8,29 +8,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from coalition.api.throttling import LoginThrottle
-from coalition.api.views import CoalitionAPIView, CoalitionViewSet
+from coalition.api.views import CoalitionAPIView, ScopedViewSet
 
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
 from ..filters import OrganisationFilter
 from ..policy import ANY_ROLE, ANY_SCOPE, allow, is_partner_system
 from . import serializers as s
-
-
-class ScopedViewSet(CoalitionViewSet):
-    """Base of every tenant-data viewset: the queryset comes from a selector taking the actor.
-
-    Subclasses name ``selector``; they never touch ``Model.objects``. An object
-    outside the actor's scope is therefore a plain 404.
-    """
-
-    selector = None
-    lookup_value_converter = "uuid"
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no actor
-            return self.queryset_model.objects.none()
-        return type(self).selector(self.request.user)
 
 
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

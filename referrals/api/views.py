@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from coalition.api.etag import etag_for, expected_version
 from coalition.api.problems import BusinessRuleViolation
-from coalition.api.views import CoalitionViewSet
+from coalition.api.views import ScopedViewSet
 from partners.choices import ApiKeyScope, Role
 from partners.models import Organisation
 from partners.policy import allow
@@ -35,20 +35,8 @@ def _field_error(field: str, message: str):
     return ValidationError({field: [message]})
 
 
-class ScopedActorViewSet(CoalitionViewSet):
-    """Querysets come from a selector taking the actor; serializers get the actor in their context."""
-
-    selector = None
-    queryset_model = None
-    lookup_value_converter = "uuid"
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no actor
-            return self.queryset_model.objects.none()
-        return type(self).selector(self.request.user)
-
-    def get_serializer_context(self):
-        return super().get_serializer_context() | {"actor": self.request.user}
+class ScopedActorViewSet(ScopedViewSet):
+    """A scoped viewset whose objects carry an ETag (their version)."""
 
     def _respond(self, obj, serializer_class, status_code=status.HTTP_200_OK):
         body = serializer_class(obj, context=self.get_serializer_context()).data
