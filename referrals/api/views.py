@@ -80,7 +80,7 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
 
     def get_object(self):
         obj = super().get_object()
-        if self.request.method != "GET" and self.action not in ("consents",):
+        if self.request.method != "GET":
             # Writes need the organisation to be involved now, not only in the past.
             if not selectors.identity_visible(self.request.user, obj):
                 raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
