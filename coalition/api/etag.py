@@ -19,6 +19,7 @@ def expected_version(request) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    # ASCII digits, few enough for int(): str.isdigit() also takes "²", which int() refuses (a 500).
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise ValidationError({"If-Match": [_("Send the ETag you received, e.g. \"3\".")]})
     return int(value)

@@ -33,7 +33,8 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+        # ASCII digits, few enough for int(): str.isdigit() also takes "²", which int() refuses (a 500).
+        if raw is not None and not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
             raise ValidationError({"page_size": [_("Must be a whole number of at least 1.")]})
         return super().get_page_size(request)
 

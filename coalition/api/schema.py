@@ -1,6 +1,7 @@
 """OpenAPI generation: every operation documents the problem responses it can give."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -28,9 +29,26 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "in": "header",
     "name": "Idempotency-Key",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    # Visible ASCII only, as coalition.api.idempotency checks.
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     "description": "Retry-safe POST: a replay returns the first successful response (kept 24 hours per organisation).",
 }
+
+
+class EmptyFilterIsNoFilterExtension(DjangoFilterExtension):
+    """django-filter ignores a single-valued filter sent empty (``?kind=``): the schema says so.
+
+    Multiple-choice filters refuse an empty value (400), so they are left as they are.
+    """
+
+    priority = 1  # replaces drf-spectacular's own django-filter extension
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        parameters = super().get_schema_operation_parameters(auto_schema, *args, **kwargs)
+        for parameter in parameters:
+            if parameter.get("in") == "query" and parameter.get("schema", {}).get("type") != "array":
+                parameter["allowEmptyValue"] = True
+        return parameters
 
 
 class CoalitionAutoSchema(AutoSchema):
