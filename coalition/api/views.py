@@ -33,3 +33,10 @@ class ScopedViewSet(CoalitionViewSet):
 
     def get_serializer_context(self):
         return super().get_serializer_context() | {"actor": self.request.user}
+
+    def filter_queryset(self, queryset):
+        # List filters narrow lists only: on a detail route or action, ?status=... must not
+        # turn an existing object into a 404 (get_object() filters too, by default).
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)

@@ -137,7 +137,7 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
 
     @extend_schema(responses={200: s.ConsentSerializer(many=True)}, methods=["GET"])
     @extend_schema(request=s.ConsentCreateSerializer, responses={201: s.ConsentSerializer}, methods=["POST"])
-    @action(detail=True, methods=["get", "post"], url_path="consents", pagination_class=None)
+    @action(detail=True, methods=["get", "post"], url_path="consents", pagination_class=None, filter_backends=[])
     def consents(self, request, pk=None):
         case = self.get_object()
         if request.method == "POST":
@@ -299,7 +299,7 @@ class ReferralViewSet(mixins.ListModelMixin, ScopedActorViewSet):
 
     @extend_schema(responses={200: s.MessageSerializer(many=True)}, methods=["GET"])
     @extend_schema(request=s.MessageCreateSerializer, responses={201: s.MessageSerializer}, methods=["POST"])
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def messages(self, request, pk=None):
         referral = self.get_object()
         if not selectors.free_text_visible(request.user, referral):

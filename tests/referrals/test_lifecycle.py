@@ -87,3 +87,11 @@ def test_idempotency_key_replays_the_first_response(flow, personas):
     other = client.post("/api/v1/cases/", body | {"phenomena": ["sexting"]}, format="json", HTTP_IDEMPOTENCY_KEY="open-case-1")
     assert other.status_code == 422
     assert Case.objects.count() == 1
+
+
+def test_list_filters_do_not_turn_an_existing_referral_into_a_404(flow):
+    _case, referral = flow.sent_referral()
+    client = flow.p["caseworker"].client
+    response = client.get(f"/api/v1/referrals/{referral['id']}/", {"direction": "incoming", "status": "declined"})
+    assert response.status_code == 200
+    assert response.json()["id"] == referral["id"]
