@@ -51,6 +51,17 @@ class Flow:
         assert response.status_code == 201, response.json()
         return response.json()
 
+    def referral_body(self, case_id, recipient="shelter-be", urgency="normal", **extra):
+        """The smallest valid body of POST /referrals/ (no triage details, no legal basis)."""
+        return {
+            "case": case_id,
+            "recipient": str(self.orgs[recipient].id),
+            "kind": "service",
+            "phenomenon": "teen_pimp",
+            "urgency": urgency,
+            "requested_service": "shelter",
+        } | extra
+
     def act(self, referral_id, action, persona, body=None, **headers):
         return self.p[persona].client.post(f"/api/v1/referrals/{referral_id}/{action}/", body or {}, format="json", **headers)
 

@@ -145,15 +145,7 @@ def test_a_closed_case_refuses_new_referrals_consents_and_changes(flow, personas
 
     referral = client.post(
         "/api/v1/referrals/",
-        {
-            "case": case["id"],
-            "recipient": str(flow.orgs["shelter-be"].id),
-            "kind": "service",
-            "phenomenon": "teen_pimp",
-            "urgency": "normal",
-            "requested_service": "shelter",
-            "consent": consent["id"],
-        },
+        flow.referral_body(case["id"], consent=consent["id"]),
         format="json",
     )
     assert referral.status_code == 409

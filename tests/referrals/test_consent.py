@@ -122,15 +122,7 @@ def test_a_consent_of_another_case_cannot_be_used(flow, personas):
     other_case = flow.open_case()
     other_consent = flow.consent(other_case["id"])
     case = flow.open_case()
-    body = {
-        "case": case["id"],
-        "recipient": str(flow.orgs["shelter-be"].id),
-        "kind": "service",
-        "phenomenon": "teen_pimp",
-        "urgency": "normal",
-        "requested_service": "shelter",
-        "consent": other_consent["id"],
-    }
+    body = flow.referral_body(case["id"], consent=other_consent["id"])
     response = personas["caseworker"].client.post("/api/v1/referrals/", body, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "#/consent"
@@ -263,15 +255,7 @@ def test_consents_are_listed_for_the_case(flow, personas):
 
 def draft_with_basis(flow, justification, basis="vital_interest"):
     case = flow.open_case()
-    body = {
-        "case": case["id"],
-        "recipient": str(flow.orgs["shelter-be"].id),
-        "kind": "service",
-        "phenomenon": "teen_pimp",
-        "urgency": "immediate",
-        "requested_service": "shelter",
-        "legal_basis": {"basis": basis, "justification": justification},
-    }
+    body = flow.referral_body(case["id"], urgency="immediate", legal_basis={"basis": basis, "justification": justification})
     return flow.p["caseworker"].client.post("/api/v1/referrals/", body, format="json")
 
 
@@ -301,16 +285,12 @@ def test_a_legal_basis_without_any_justification_is_a_draft_that_cannot_be_sent(
 def test_a_legal_basis_and_a_consent_together_are_422(flow, personas):
     case = flow.open_case()
     given = flow.consent(case["id"])
-    body = {
-        "case": case["id"],
-        "recipient": str(flow.orgs["shelter-be"].id),
-        "kind": "service",
-        "phenomenon": "teen_pimp",
-        "urgency": "immediate",
-        "requested_service": "shelter",
-        "consent": given["id"],
-        "legal_basis": {"basis": "duty_to_report", "justification": JUSTIFICATION},
-    }
+    body = flow.referral_body(
+        case["id"],
+        urgency="immediate",
+        consent=given["id"],
+        legal_basis={"basis": "duty_to_report", "justification": JUSTIFICATION},
+    )
     response = personas["caseworker"].client.post("/api/v1/referrals/", body, format="json")
     assert response.status_code == 422
 

@@ -47,14 +47,7 @@ def test_opening_a_case_twice_with_one_key_opens_one_case(personas):
 
 def test_drafting_a_referral_twice_with_one_key_drafts_one(flow, personas):
     case = flow.open_case()
-    body = {
-        "case": case["id"],
-        "recipient": str(flow.orgs["shelter-be"].id),
-        "kind": "service",
-        "phenomenon": "teen_pimp",
-        "urgency": "urgent",
-        "requested_service": "shelter",
-    }
+    body = flow.referral_body(case["id"], urgency="urgent")
     _post_twice(personas["caseworker"], "/api/v1/referrals/", body)
     assert Referral.objects.count() == 1
 

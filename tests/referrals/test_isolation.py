@@ -384,15 +384,7 @@ def _field_errors(response) -> set[str]:
 
 
 def _draft_body(flow, case_id, **extra):
-    return {
-        "case": case_id,
-        "recipient": str(flow.orgs["shelter-be"].id),
-        "kind": "service",
-        "phenomenon": "teen_pimp",
-        "urgency": "urgent",
-        "requested_service": "shelter",
-        "reason": "Needs a safe place.",
-    } | extra
+    return flow.referral_body(case_id, urgency="urgent", reason="Needs a safe place.") | extra
 
 
 def test_referral_for_another_organisations_case_is_a_400_on_case(flow, personas, outsider_own):
