@@ -7,11 +7,14 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+
+from coalition.audit.services import record
 
 from .choices import MembershipStatus
 from .models import ApiKey, LoginSession, Organisation
@@ -119,11 +122,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             or key.organisation.membership_status == MembershipStatus.LEFT
         ):
             raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        actor = PartnerSystem(api_key=key, organisation=key.organisation, scopes=frozenset(key.scopes))
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > API_KEY_LAST_USED_PRECISION:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            # Key use is audited at the same precision as last_used_at; every write and
+            # identity read the key makes is audited on its own, naming the key.
+            with transaction.atomic():
+                ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+                record(action="api_key.use", actor=actor, obj=key)
             key.last_used_at = now
-        return PartnerSystem(api_key=key, organisation=key.organisation, scopes=frozenset(key.scopes)), key
+        return actor, key
 
     def authenticate_header(self, request):
         return f'{API_KEY_KEYWORD} realm="api"'

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.exceptions import ValidationError
 
 from coalition.api.problems import BusinessRuleViolation, Conflict
+from coalition.audit.services import record
 
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key
 from .choices import COALITION_ROLES, MembershipStatus, OrganisationKind, Role
@@ -33,7 +34,9 @@ from .tokens import revoke_all_tokens
 @transaction.atomic
 def organisation_admit(*, actor: User, data: dict[str, Any]) -> Organisation:
     """A coordinator admits a new member organisation; it starts active."""
-    return Organisation.objects.create(membership_status=MembershipStatus.ACTIVE, **data)
+    organisation = Organisation.objects.create(membership_status=MembershipStatus.ACTIVE, **data)
+    record(action="organisation.admit", actor=actor, obj=organisation)
+    return organisation
 
 
 @transaction.atomic
@@ -45,6 +48,7 @@ def organisation_update(*, actor: User, organisation: Organisation, data: dict[s
     if organisation.min_age > organisation.max_age:
         raise ValidationError({"min_age": [_("Must not be above max_age.")]})
     organisation.save()
+    record(action="organisation.update", actor=actor, obj=organisation, detail={"fields": sorted(data)})
     return organisation
 
 
@@ -58,6 +62,7 @@ def organisation_set_membership(*, actor: User, organisation: Organisation, stat
         raise Conflict(_("The organisation already has this membership status."))
     organisation.membership_status = status
     organisation.save(update_fields=["membership_status", "updated_at"])
+    record(action="organisation.membership", actor=actor, obj=organisation, detail={"status": status})
     return organisation
 
 
@@ -88,7 +93,9 @@ def _check_password(password: str, user: User, *, field: str = "password") -> No
 def user_create(*, actor: User, data: dict[str, Any]) -> User:
     """An org admin adds a person to their own organisation."""
     roles = data.pop("roles")
-    return _create_user(organisation=actor.organisation, roles=roles, data=data)
+    user = _create_user(organisation=actor.organisation, roles=roles, data=data)
+    record(action="user.create", actor=actor, obj=user, detail={"roles": user.roles})
+    return user
 
 
 @transaction.atomic
@@ -101,7 +108,9 @@ def organisation_add_admin(*, actor: User, organisation: Organisation, data: dic
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     if organisation.membership_status == MembershipStatus.LEFT:
         raise BusinessRuleViolation(_("The organisation has left the coalition."))
-    return _create_user(organisation=organisation, roles=[Role.ORG_ADMIN], data=data)
+    user = _create_user(organisation=organisation, roles=[Role.ORG_ADMIN], data=data)
+    record(action="organisation.add_admin", actor=actor, obj=user)
+    return user
 
 
 def _create_user(*, organisation: Organisation, roles: list[str], data: dict[str, Any]) -> User:
@@ -142,6 +151,7 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     user.save()
     if roles_changed or deactivated:
         revoke_all_tokens(user=user, reason="deactivated" if deactivated else "role_change")
+    record(action="user.update", actor=actor, obj=user, detail={"fields": sorted(data), "roles": user.roles})
     return user
 
 
@@ -161,6 +171,7 @@ def user_set_password(*, actor: User, user: User, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     revoke_all_tokens(user=user, reason="password_reset")
+    record(action="user.password_reset", actor=actor, obj=user)
 
 
 @transaction.atomic
@@ -172,6 +183,7 @@ def user_change_own_password(*, user: User, current_password: str, new_password:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     revoke_all_tokens(user=user, reason="password_change")
+    record(action="user.password_change", actor=user, obj=user)
 
 
 @transaction.atomic
@@ -183,6 +195,7 @@ def user_reset_totp(*, actor: User, user: User) -> None:
     _refuse_self(actor, user)
     TOTPDevice.objects.filter(user=user).delete()
     revoke_all_tokens(user=user, reason="totp_reset")
+    record(action="user.totp_reset", actor=actor, obj=user)
 
 
 # --- second factor -------------------------------------------------------------
@@ -207,6 +220,7 @@ def totp_enrol(*, user: User) -> TotpEnrolment:
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
     secret = base64.b32encode(device.bin_key).decode()
+    record(action="user.totp_enrol", actor=user, obj=user)
     return TotpEnrolment(secret=secret, otpauth_uri=device.config_url)
 
 
@@ -221,6 +235,7 @@ def totp_confirm(*, user: User, otp: str) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     revoke_all_tokens(user=user, reason="totp_enrolled")
+    record(action="user.totp_confirm", actor=user, obj=user)
 
 
 # --- API keys --------------------------------------------------------------------
@@ -250,6 +265,7 @@ def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: dat
         created_by=actor,
         expires_at=expires_at,
     )
+    record(action="api_key.create", actor=actor, obj=api_key, detail={"scopes": api_key.scopes})
     return NewApiKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -259,3 +275,4 @@ def api_key_revoke(*, actor: User, api_key: ApiKey) -> None:
     updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if not updated:
         raise Conflict(_("This API key is already revoked."))
+    record(action="api_key.revoke", actor=actor, obj=api_key)

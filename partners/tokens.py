@@ -23,6 +23,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from coalition.api.problems import InvalidCredentials, LockedOut, problem_response
+from coalition.audit.services import record
 
 from .models import LoginSession, User
 
@@ -49,11 +50,14 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
     http_request = getattr(request, "_request", request)
     credentials = {"username": username}
     if AxesProxyHandler.is_locked(http_request, credentials):
+        _login_failed(username, "locked_out")
         raise LockedOut()
     user = authenticate(http_request, username=username, password=password)
     if user is None:
         if AxesProxyHandler.is_locked(http_request, credentials):
+            _login_failed(username, "locked_out")
             raise LockedOut()
+        _login_failed(username, "invalid_credentials")
         raise InvalidCredentials()
 
     enrolment_only = False
@@ -66,9 +70,24 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
             mfa_verified = True
         else:
             user_login_failed.send(sender=__name__, credentials=credentials, request=http_request)
+            _login_failed(username, "invalid_otp")
             raise InvalidCredentials()
     user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-    return _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=enrolment_only)
+    with transaction.atomic():
+        pair = _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=enrolment_only)
+        record(
+            action="auth.login",
+            actor=user,
+            obj=user,
+            detail={"mfa_verified": mfa_verified, "enrolment_only": enrolment_only},
+        )
+    return pair
+
+
+def _login_failed(username: str, reason: str) -> None:
+    """Audit a refused login: the user's id when the name is known, never the name typed."""
+    user = User.objects.select_related("organisation").filter(username=username).first()
+    record(action="auth.login_failed", actor=user, object_type="user", object_id=user.pk if user else "", detail={"reason": reason})
 
 
 def lockout_response(request, original_response=None, credentials=None):
@@ -154,6 +173,7 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
         if payload.get("jti") != session.current_refresh_jti:
             reused = True
             _revoke_session(session, reason="refresh_reuse")
+            record(action="auth.refresh_reuse", actor=user, obj=session)
         else:
             if not user.is_active or payload.get("ver") != user.token_version:
                 raise InvalidToken()
@@ -164,6 +184,7 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
             refresh = _new_refresh(user=user, session=session, enrolment_only=bool(payload.get("mfa_enrolment")))
             session.current_refresh_jti = refresh["jti"]
             session.save(update_fields=["current_refresh_jti"])
+            record(action="auth.refresh", actor=user, obj=session)
             pair = TokenPair(
                 access=_access_for(refresh),
                 refresh=str(refresh),
@@ -188,7 +209,9 @@ def logout(*, user: User) -> None:
     """End the caller's login: its access and refresh tokens stop working at once."""
     session = LoginSession.objects.filter(id=getattr(user, "login_session_id", None), user=user).first()
     if session is not None and session.revoked_at is None:
-        _revoke_session(session, reason="logout")
+        with transaction.atomic():
+            _revoke_session(session, reason="logout")
+            record(action="auth.logout", actor=user, obj=session)
 
 
 def revoke_all_tokens(*, user: User, reason: str) -> None:

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import BusinessRuleViolation, Conflict, PreconditionFailed
+from coalition.audit.services import record
+from coalition.events.services import emit
 from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation
 
@@ -73,6 +75,35 @@ def _locked_referral(referral_id) -> Referral:
     )
 
 
+# --- audit entries and events ----------------------------------------------------------
+
+
+def _involved_organisations(case_id) -> list:
+    return list(Involvement.objects.filter(case_id=case_id, ended_at__isnull=True).values_list("organisation_id", flat=True))
+
+
+def _referral_event(type_: str, referral: Referral) -> None:
+    """A referral event for its two parties; a draft never reached the recipient, so only the sender."""
+    parties = [referral.sender_id] if referral.sent_at is None else [referral.sender_id, referral.recipient_id]
+    emit(
+        type=type_,
+        organisations=parties,
+        case_id=referral.case_id,
+        referral_id=referral.pk,
+        data={"status": referral.status, "kind": referral.kind, "urgency": referral.urgency},
+    )
+
+
+def _withdraw_pending(referrals, now) -> int:
+    """Withdraw referrals as a consequence of another action (close, consent withdrawal, transfer)."""
+    count = 0
+    for referral in referrals:
+        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+        _referral_event("referral.withdrawn", referral)
+        count += 1
+    return count
+
+
 # --- cases -------------------------------------------------------------------------
 
 
@@ -88,6 +119,7 @@ def case_open(*, actor, subject: dict[str, Any], phenomena: list[str], region: s
     )
     Subject.objects.create(case=case, **_subject_values(subject))
     Involvement.objects.create(case=case, organisation=organisation, role=InvolvementRole.LEAD, started_at=now)
+    record(action="case.open", actor=actor, obj=case)
     return case
 
 
@@ -123,6 +155,7 @@ def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None,
     _bump(case)
     case.save()
     case.refresh_from_db()
+    record(action="case.update", actor=actor, obj=case, detail={"subject_changed": bool(subject)})
     return case
 
 
@@ -136,8 +169,11 @@ def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Cas
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is already closed."))
     now = timezone.now()
-    for referral in Referral.objects.select_for_update().filter(case=case, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]):
-        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+    parties = _involved_organisations(case.pk)
+    withdrawn = _withdraw_pending(
+        Referral.objects.select_for_update().filter(case=case, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]),
+        now,
+    )
     Involvement.objects.filter(case=case, ended_at__isnull=True, role=InvolvementRole.SUPPORTING).update(ended_at=now)
     case.status = CaseStatus.CLOSED
     case.closed_at = now
@@ -145,6 +181,8 @@ def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Cas
     _bump(case)
     case.save()
     case.refresh_from_db()
+    record(action="case.close", actor=actor, obj=case, detail={"outcome": outcome, "referrals_withdrawn": withdrawn})
+    emit(type="case.closed", organisations=parties, case_id=case.pk, data={"outcome": outcome})
     return case
 
 
@@ -163,6 +201,8 @@ def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
     _bump(case)
     case.save()
     case.refresh_from_db()
+    record(action="case.reopen", actor=actor, obj=case)
+    emit(type="case.reopened", organisations=_involved_organisations(case.pk), case_id=case.pk)
     return case
 
 
@@ -178,7 +218,9 @@ def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
         raise Conflict(_("A closed case cannot be changed."))
     data = dict(data)
     data["recipients"] = [str(r) for r in data.get("recipients", [])]
-    return Consent.objects.create(case=case, recorded_by_organisation=actor.organisation, **data)
+    consent = Consent.objects.create(case=case, recorded_by_organisation=actor.organisation, **data)
+    record(action="consent.record", actor=actor, obj=consent)
+    return consent
 
 
 @transaction.atomic
@@ -195,10 +237,14 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
     now = timezone.now()
     consent.withdrawn_at = now
     consent.save(update_fields=["withdrawn_at"])
-    for referral in Referral.objects.select_for_update().filter(
-        consent=consent, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
-    ):
-        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+    withdrawn = _withdraw_pending(
+        Referral.objects.select_for_update().filter(
+            consent=consent, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+        ),
+        now,
+    )
+    record(action="consent.withdraw", actor=actor, obj=consent, detail={"referrals_withdrawn": withdrawn})
+    emit(type="consent.withdrawn", organisations=_involved_organisations(consent.case_id), case_id=consent.case_id)
     return consent
 
 
@@ -257,6 +303,7 @@ def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
     referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **_authorship(actor))
     _validate_draft(referral)
     referral.save()
+    record(action="referral.create", actor=actor, obj=referral)
     return referral
 
 
@@ -275,6 +322,7 @@ def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected
     _bump(referral)
     referral.save()
     referral.refresh_from_db()
+    record(action="referral.update", actor=actor, obj=referral)
     return referral
 
 
@@ -327,8 +375,9 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
     now = timezone.now()
     _require_legal_basis(referral, now.date())
     referral.acknowledge_due, referral.decide_due = deadlines_for(referral.urgency, now)
+    exception = None
     if referral.legal_basis:
-        LegalBasisException.objects.create(
+        exception = LegalBasisException.objects.create(
             referral=referral,
             case_id=referral.case_id,
             organisation_id=referral.sender_id,
@@ -337,6 +386,16 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
             created_at=now,
         )
     _set_status(referral, ReferralStatus.SENT, now)
+    record(action="referral.send", actor=actor, obj=referral, detail={"legal_basis": referral.legal_basis or None})
+    _referral_event("referral.sent", referral)
+    if exception is not None:
+        emit(
+            type="exception.review_required",
+            organisations=[referral.sender_id],
+            case_id=referral.case_id,
+            referral_id=referral.pk,
+            data={"exception": str(exception.pk), "basis": exception.basis},
+        )
     return referral
 
 
@@ -346,6 +405,8 @@ def referral_acknowledge(*, actor, referral: Referral, expected_version=None) ->
     _require_recipient(actor, referral)
     _require_status(referral, (ReferralStatus.SENT,), "acknowledge")
     _set_status(referral, ReferralStatus.ACKNOWLEDGED, timezone.now())
+    record(action="referral.acknowledge", actor=actor, obj=referral)
+    _referral_event("referral.acknowledged", referral)
     return referral
 
 
@@ -366,12 +427,23 @@ def referral_accept(*, actor, referral: Referral, expected_version=None) -> Refe
         raise BusinessRuleViolation(_("A suspended organisation cannot accept referrals."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
+    previous_lead = case.lead_organisation_id
     try:
         with transaction.atomic():
             _move_involvements(referral, case, now)
             _set_status(referral, ReferralStatus.ACCEPTED, now)
     except IntegrityError:  # the database refuses a second lead or involvement: never two leads
         raise Conflict(_("The case changed meanwhile. Try again.")) from None
+    record(action="referral.accept", actor=actor, obj=referral, detail={"kind": referral.kind})
+    _referral_event("referral.accepted", referral)
+    if referral.kind == ReferralKind.TRANSFER:
+        emit(
+            type="case.lead_transferred",
+            organisations=[previous_lead, *_involved_organisations(case.pk)],
+            case_id=case.pk,
+            referral_id=referral.pk,
+            data={"from": str(previous_lead), "to": str(referral.recipient_id)},
+        )
     return referral
 
 
@@ -391,10 +463,12 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
         _bump(case)
         case.save()
         # Other transfers the old lead still had pending can no longer be honoured.
-        for stale in Referral.objects.select_for_update().filter(
-            case=case, kind=ReferralKind.TRANSFER, sender_id=referral.sender_id, status__in=PENDING_REFERRAL_STATUSES
-        ).exclude(pk=referral.pk):
-            _set_status(stale, ReferralStatus.WITHDRAWN, now)
+        _withdraw_pending(
+            Referral.objects.select_for_update()
+            .filter(case=case, kind=ReferralKind.TRANSFER, sender_id=referral.sender_id, status__in=PENDING_REFERRAL_STATUSES)
+            .exclude(pk=referral.pk),
+            now,
+        )
     elif recipient_involvement is None:
         Involvement.objects.create(
             case=case, organisation_id=referral.recipient_id, role=InvolvementRole.SUPPORTING, started_at=now, referral=referral
@@ -409,6 +483,8 @@ def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str
     referral.decline_reason_code = reason_code
     referral.decline_reason = reason
     _set_status(referral, ReferralStatus.DECLINED, timezone.now())
+    record(action="referral.decline", actor=actor, obj=referral, detail={"reason_code": reason_code})
+    _referral_event("referral.declined", referral)
     return referral
 
 
@@ -418,6 +494,8 @@ def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Re
     _require_sender(actor, referral)
     _require_status(referral, (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES), "withdraw")
     _set_status(referral, ReferralStatus.WITHDRAWN, timezone.now())
+    record(action="referral.withdraw", actor=actor, obj=referral)
+    _referral_event("referral.withdrawn", referral)
     return referral
 
 
@@ -437,6 +515,8 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
         ).update(ended_at=now)
     referral.outcome_code = outcome_code
     _set_status(referral, ReferralStatus.COMPLETED, now)
+    record(action="referral.complete", actor=actor, obj=referral, detail={"outcome_code": outcome_code})
+    _referral_event("referral.completed", referral)
     return referral
 
 
@@ -450,13 +530,22 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
     if referral.status == ReferralStatus.DRAFT:
         raise Conflict(_("A draft has no recipient yet."))
     api_key = getattr(actor, "api_key", None)
-    return ReferralMessage.objects.create(
+    message = ReferralMessage.objects.create(
         referral=referral,
         organisation=actor.organisation,
         author=None if api_key else actor,
         api_key=api_key,
         body=body,
     )
+    record(action="referral.message_post", actor=actor, obj=message, case_id=referral.case_id)
+    emit(
+        type="referral.message_posted",
+        organisations=[referral.sender_id, referral.recipient_id],
+        case_id=referral.case_id,
+        referral_id=referral.pk,
+        data={"message": str(message.pk)},
+    )
+    return message
 
 
 @transaction.atomic
@@ -470,6 +559,7 @@ def exception_review(*, actor, exception: LegalBasisException, decision: str, no
     exception.reviewed_at = timezone.now()
     exception.review_note = note
     exception.save()
+    record(action="exception.review", actor=actor, obj=exception, detail={"decision": decision})
     return exception
 
 

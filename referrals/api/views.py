@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from coalition.api.etag import etag_for, expected_version
 from coalition.api.problems import BusinessRuleViolation
 from coalition.api.views import ScopedViewSet
+from coalition.audit.services import record_many
 from partners.choices import ApiKeyScope, Role
 from partners.models import Organisation
 from partners.policy import allow
@@ -35,8 +36,24 @@ def _field_error(field: str, message: str):
     return ValidationError({field: [message]})
 
 
+def audit_identity_reads(actor, cases: list[dict]) -> None:
+    """One audit entry per case whose subject is in the answer, before the answer leaves.
+
+    If the entries cannot be written, the identity is not shown (the request fails).
+    """
+    shown = [case["id"] for case in cases if case.get("subject")]
+    if not shown:
+        return
+    record_many(action="subject.read", actor=actor, object_type="subject", object_ids=shown, cases=shown)
+
+
 class ScopedActorViewSet(ScopedViewSet):
     """A scoped viewset whose objects carry an ETag (their version)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            expected_version(request)  # a malformed If-Match is 400 before any rule is checked
 
     def _respond(self, obj, serializer_class, status_code=status.HTTP_200_OK):
         body = serializer_class(obj, context=self.get_serializer_context()).data
@@ -88,7 +105,14 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
 
     @extend_schema(responses={200: s.CaseSerializer})
     def retrieve(self, request, pk=None):
-        return self._respond(self.get_object(), s.CaseSerializer)
+        response = self._respond(self.get_object(), s.CaseSerializer)
+        audit_identity_reads(request.user, [response.data])
+        return response
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        audit_identity_reads(request.user, response.data["results"])
+        return response
 
     @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseSerializer})
     def create(self, request):

@@ -1,0 +1,41 @@
+"""Reading and verifying the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import AuditChainHead, AuditEntry
+from .services import GENESIS_HASH, entry_digest
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """Whether the chain is whole; if not, the first entry where it breaks and why."""
+
+    intact: bool
+    entries: int
+    first_broken_seq: int | None = None
+    problem: str = ""
+
+
+def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
+    """Walk every entry in order and recompute its hash.
+
+    Breaks at: a missing or extra sequence number (a deleted or inserted row), a
+    ``prev_hash`` that is not the previous entry's hash, a hash that does not match
+    the entry's fields (an altered row), or a head that names a later entry than
+    the last one found (rows deleted from the end).
+    """
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
+        if entry.seq != expected_seq:
+            return ChainVerdict(False, count, expected_seq, "missing entry")
+        if entry.prev_hash != prev_hash:
+            return ChainVerdict(False, count, entry.seq, "chain link broken")
+        if entry_digest(entry) != entry.hash:
+            return ChainVerdict(False, count, entry.seq, "entry altered")
+        prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_seq != count or head.last_hash != prev_hash):
+        return ChainVerdict(False, count, count + 1, "entries missing at the end")
+    return ChainVerdict(True, count)
