@@ -6,12 +6,24 @@ only UUIDs, and query strings (which could hold filters) are not logged.
 
 import logging
 
-from coalition.context import current_request_id
+from coalition.context import current_request_id, request_id
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every record (empty outside a request or job)."""
+    """Adds ``request_id`` to every record (empty outside a request or job).
+
+    Django attaches the request to records of 4xx/5xx answers; its repr holds the
+    full path with the query string. Only the method and path are kept.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
+        request = getattr(record, "request", None)
+        if request is not None and not isinstance(request, str):
+            record.request = f"{getattr(request, 'method', '')} {getattr(request, 'path', '')}"
         return True
+
+
+def clear_request_id(**kwargs) -> None:
+    """``request_finished`` receiver: nothing logged after a request carries its id."""
+    request_id.set("")
