@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
@@ -28,6 +28,8 @@ from coalition.crypto import encrypt
 from coalition.events.models import Event, EventAudience
 from partners.models import Organisation, User
 from referrals.models import Case, Consent, Involvement, Referral, Subject
+
+from .sizes import Sizes
 
 PHENOMENA = ["child_prostitution", "teen_pimp", "sextortion", "grooming", "sexting", "abuse_images",
              "child_sex_tourism", "boys_prostitution", "trafficking", "other_online_exploitation"]
@@ -39,14 +41,6 @@ GENDERS = ["female", "male", "non_binary", "unknown"]
 BUSY_SHARE = 0.08  # the busiest organisation (a national hotline) sends or receives this share
 CHUNK_CASES = 5000
 META_TABLE = "bench_dataset"
-
-
-@dataclass(frozen=True)
-class Sizes:
-    organisations: int = 500
-    users: int = 5000
-    cases: int = 300_000
-    referrals: int = 1_000_000
 
 
 def org_slug(index: int) -> str:
