@@ -4,16 +4,13 @@ import os
 import subprocess
 import sys
 
-from django.test import override_settings
-
+from coalition import replica
 from coalition.replica import FiguresReplicaRouter, figures_reads
 from referrals.models import Referral
 
-REPLICA_DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}, "replica": {"ENGINE": "django.db.backends.sqlite3"}}
 
-
-@override_settings(DATABASES=REPLICA_DATABASES)
-def test_only_reads_inside_figures_reads_go_to_the_replica():
+def test_only_reads_inside_figures_reads_go_to_the_replica(monkeypatch):
+    monkeypatch.setattr(replica, "replica_configured", lambda: True)
     router = FiguresReplicaRouter()
     assert router.db_for_read(Referral) is None
     with figures_reads():
