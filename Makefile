@@ -9,7 +9,7 @@ DEMO_PASSWORD ?= demo-password-2026
 DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXP
 export DEMO_PASSWORD DEMO_TOTP_SECRET
 
-.PHONY: run test test-sqlite install lock schema messages clean
+.PHONY: run test test-sqlite install lock schema messages clean bench bench-small
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ schema: $(STAMP)
 ## Recompile translations after editing locale/*/LC_MESSAGES/django.po
 messages: $(STAMP)
 	$(PY) scripts/compile_messages.py
+
+## National-scale benchmark on the local PostgreSQL (database coalition_bench); see README "Performance"
+bench: $(STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## The same on a small dataset (a quick check, about two minutes)
+bench-small: $(STAMP)
+	$(PY) -m bench.run --small $(BENCH_ARGS)
 
 ## Re-pin dependencies (needs network access to PyPI)
 lock:

@@ -339,3 +339,59 @@ MESSAGE_MAX_LENGTH = 2000
 from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
 
 _parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start
+
+# --- Serving: connection pool, read replica for figures, static files, benchmark ----
+# PostgreSQL connection pool (psycopg 3, Django 5.2): each server process keeps
+# between DATABASE_POOL_MIN and DATABASE_POOL_MAX open connections and lends one to
+# each request. A pool replaces persistent connections, so CONN_MAX_AGE must stay 0.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+DATABASE_POOL_MIN = _positive_int("DATABASE_POOL_MIN", 2)
+DATABASE_POOL_MAX = _positive_int("DATABASE_POOL_MAX", 8)
+DATABASE_POOL_TIMEOUT = _positive_int("DATABASE_POOL_TIMEOUT", 10)
+
+
+def _pool_options() -> dict:
+    return {"min_size": DATABASE_POOL_MIN, "max_size": DATABASE_POOL_MAX, "timeout": DATABASE_POOL_TIMEOUT}
+
+
+if DATABASE_POOL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL needs PostgreSQL (DATABASE_URL=postgres://...).")
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("DATABASE_POOL and DATABASE_CONN_MAX_AGE exclude each other: set one of them.")
+    if not 1 <= DATABASE_POOL_MIN <= DATABASE_POOL_MAX:
+        raise ImproperlyConfigured("DATABASE_POOL_MIN must be at least 1 and at most DATABASE_POOL_MAX.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool_options()
+
+# An optional read replica for figures (statistics) only: reads made inside
+# coalition.replica.figures_reads() go there; every write and every other read
+# stays on "default". Tests mirror it onto "default".
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASE_POOL:
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = _pool_options()
+DATABASE_ROUTERS = ["coalition.replica.FiguresReplicaRouter"]
+
+# Static files (Swagger UI and ReDoc assets from drf-spectacular-sidecar) are served
+# by the app itself with WhiteNoise, compressed, with far-future caching of hashed
+# names after `manage.py collectstatic`; without collectstatic WhiteNoise finds them
+# in the installed apps. No CDN, no separate static server needed.
+SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
+if SERVE_STATIC:
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    }
+    WHITENOISE_USE_FINDERS = True
+
+# Benchmark instrumentation (bench/): never set in production. It mounts the
+# framework-floor endpoint /api/v1/bench/floor/ and adds an X-DB-Queries header.
+BENCH_MODE = env.bool("COALITION_BENCH", default=False)
+if BENCH_MODE:
+    MIDDLEWARE.insert(0, "bench.instrument.QueryCountMiddleware")

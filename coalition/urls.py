@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -12,6 +13,11 @@ urlpatterns = [
     path("api/v1/", include("partners.api.urls")),
     path("api/v1/", include("referrals.api.urls")),
 ]
+
+if settings.BENCH_MODE:  # the benchmark's framework floor; never mounted in production
+    from bench.instrument import FloorView
+
+    urlpatterns.append(path("api/v1/bench/floor/", FloorView.as_view(), name="bench-floor"))
 
 handler400 = "coalition.api.handlers.bad_request"
 handler403 = "coalition.api.handlers.permission_denied"

@@ -192,6 +192,9 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["sender", "-created_at"]),
             models.Index(fields=["recipient", "status", "-created_at"]),
+            # The incoming list (every status, newest first) reads the top of this
+            # index instead of sorting all the organisation's incoming referrals.
+            models.Index(fields=["recipient", "-created_at"], name="referral_recipient_created"),
             models.Index(fields=["case", "status"]),
             models.Index(fields=["status", "decide_due"]),
         ]

@@ -1,0 +1,113 @@
+"""The load generator: a separate process that drives real HTTP requests at the server.
+
+Reads one scenario as JSON on stdin, runs ``concurrency`` threads (each with its
+own keep-alive connection and token) for ``duration`` seconds or until its work
+items run out, and prints per-tag figures as JSON on stdout. It imports nothing of
+the application, so its own CPU use is only what a client costs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+
+import httpx
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {}
+        self.queries: dict[str, list[int]] = {}
+        self.statuses: dict[str, Counter] = {}
+
+    def add(self, tag: str, seconds: float, response: httpx.Response) -> None:
+        with self.lock:
+            self.latencies.setdefault(tag, []).append(seconds)
+            self.statuses.setdefault(tag, Counter())[response.status_code] += 1
+            header = response.headers.get("x-db-queries")
+            if header is not None:
+                self.queries.setdefault(tag, []).append(int(header))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def _timed(client: httpx.Client, recorder: Recorder, tag: str, method: str, url: str, **kwargs) -> httpx.Response:
+    started = time.perf_counter()
+    response = client.request(method, url, **kwargs)
+    recorder.add(tag, time.perf_counter() - started, response)
+    return response
+
+
+def run(spec: dict) -> dict:
+    recorder = Recorder()
+    kind = spec["kind"]
+    items = iter(spec["items"]) if kind != "get" else itertools.cycle(spec["items"])
+    items_lock = threading.Lock()
+    deadline = time.monotonic() + spec["duration"]
+    tokens = spec["tokens"]
+
+    def next_item():
+        with items_lock:
+            return next(items, None)
+
+    def worker(number: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[number % len(tokens)]}", "Accept": "application/json"}
+        with httpx.Client(base_url=spec["base_url"], headers=headers, timeout=30) as client:
+            while time.monotonic() < deadline:
+                item = next_item()
+                if item is None:
+                    return
+                if kind == "get":
+                    _timed(client, recorder, spec["name"], "GET", item)
+                elif kind == "accept":
+                    _timed(client, recorder, spec["name"], "POST", f"/api/v1/referrals/{item}/accept/",
+                           json={}, headers={"Idempotency-Key": str(uuid.uuid4())})
+                elif kind == "create_send":
+                    body = {"case": item["case"], "recipient": item["recipient"], "consent": item["consent"],
+                            "kind": "service", "phenomenon": "teen_pimp", "urgency": "urgent",
+                            "requested_service": "counselling", "reason": "Benchmark referral, fictional.",
+                            "age": 15, "gender": "female"}
+                    created = _timed(client, recorder, "referral create (draft)", "POST", "/api/v1/referrals/",
+                                     json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+                    if created.status_code == 201:
+                        _timed(client, recorder, "referral send", "POST",
+                               f"/api/v1/referrals/{created.json()['id']}/send/", json={},
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(spec["concurrency"])]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    results = {}
+    for tag, latencies in recorder.latencies.items():
+        statuses = recorder.statuses[tag]
+        queries = recorder.queries.get(tag, [])
+        results[tag] = {
+            "requests": len(latencies),
+            "errors": sum(n for status, n in statuses.items() if status >= 400),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "rps": len(latencies) / elapsed,
+            "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p95_ms": percentile(latencies, 0.95) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+            "queries_avg": sum(queries) / len(queries) if queries else None,
+            "queries_max": max(queries) if queries else None,
+        }
+    return results
+
+
+if __name__ == "__main__":
+    json.dump(run(json.load(sys.stdin)), sys.stdout)
