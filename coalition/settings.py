@@ -389,6 +389,10 @@ if SERVE_STATIC:
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
     }
     WHITENOISE_USE_FINDERS = True
+    # Before collectstatic, STATIC_ROOT does not exist: the finders serve the files.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # Benchmark instrumentation (bench/): never set in production. It mounts the
 # framework-floor endpoint /api/v1/bench/floor/ and adds an X-DB-Queries header.
