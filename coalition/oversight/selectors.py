@@ -221,12 +221,16 @@ def referral_figures(
     expressions = _dimension_expressions(period)
     names = {dimension: f"dim_{dimension}" for dimension in group_by}
     queryset = referrals_for_figures(actor).filter(sent_at__gte=start, sent_at__lt=end)
-    rows = list(
-        queryset.annotate(**{names[d]: expressions[d] for d in group_by})
-        .values(*names.values())
-        .annotate(count=Count("id"))
-        .order_by(*names.values())
-    )
+    if group_by:
+        rows = list(
+            queryset.annotate(**{names[d]: expressions[d] for d in group_by})
+            .values(*names.values())
+            .annotate(count=Count("id"))
+            .order_by(*names.values())
+        )
+    else:  # no cells, only the total (values() without names would mean every field)
+        rows = []
+        total = queryset.aggregate(count=Count("id"))["count"]
 
     def label(dimension: str, raw) -> str:
         if dimension == "period":
@@ -250,7 +254,7 @@ def referral_figures(
                 counts.append(sum(counts[i] for i in parts))
                 lines.append(Line(total=margin_index[(dimension, value)], parts=parts))
     total_index = len(counts)
-    counts.append(sum(counts[i] for i in cell_indexes))
+    counts.append(sum(counts[i] for i in cell_indexes) if group_by else total)
     lines.append(Line(total=total_index, parts=tuple(cell_indexes)))
     for dimension, values in margins_keys.items():
         lines.append(Line(total=total_index, parts=tuple(margin_index[(dimension, v)] for v in values)))
