@@ -164,6 +164,7 @@ def test_drafts_are_not_counted(personas, data):
         ("group_by=phenomenon,phenomenon", "group_by"),
         ("group_by=given_name", "group_by"),
         ("period=week", "period"),
+        ("format=xml", "format"),
     ],
 )
 def test_a_bad_question_is_a_400_problem_naming_the_field(personas, query, field):

@@ -5,14 +5,18 @@ and for caseworkers and org admins (their organisation's referrals). No API-key 
 reaches them: there is no statistics scope, and a partner system has its own data.
 """
 
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
 from partners.choices import Role
 from partners.policy import allow
@@ -97,11 +101,29 @@ PERIOD_PARAMETERS = [
 ]
 
 
+class FiguresSchema(CoalitionAutoSchema):
+    """An empty query parameter (``?year=``) counts as not given, as the list filters do: the schema says so."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
+        return operation
+
+
 class FiguresView(CoalitionAPIView):
+    schema = FiguresSchema()
     renderer_classes = [JSONRenderer, CSVRenderer]
     policy = {"get": FIGURE_READERS}
     query_serializer_class = s.PeriodQuerySerializer
     csv_name = "figures"
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=: bad input, not a missing resource
+            raise ValidationError({"format": [_("Must be json or csv.")]}) from None
 
     def query(self, request) -> dict:
         query = self.query_serializer_class(data=request.query_params)
