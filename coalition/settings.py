@@ -399,3 +399,14 @@ if SERVE_STATIC:
 BENCH_MODE = env.bool("COALITION_BENCH", default=False)
 if BENCH_MODE:
     MIDDLEWARE.insert(0, "bench.instrument.QueryCountMiddleware")
+
+# --- Oversight and figures ------------------------------------------------------------
+# Figures below this count are suppressed (shown as null), and so are the cells needed
+# to keep them from being worked out from totals. At least 1 (1 suppresses nothing).
+STATISTICS_MIN_CELL = _positive_int("STATISTICS_MIN_CELL", 5)
+if STATISTICS_MIN_CELL < 1:
+    raise ImproperlyConfigured("STATISTICS_MIN_CELL must be at least 1.")
+# An open case with no change to it or its referrals for this many days is listed as idle.
+OVERSIGHT_IDLE_DAYS = _positive_int("OVERSIGHT_IDLE_DAYS", 90)
+if OVERSIGHT_IDLE_DAYS < 1:
+    raise ImproperlyConfigured("OVERSIGHT_IDLE_DAYS must be at least 1.")

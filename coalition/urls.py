@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("partners.api.urls")),
     path("api/v1/", include("referrals.api.urls")),
+    path("api/v1/", include("coalition.oversight.api.urls")),
 ]
 
 if settings.BENCH_MODE:  # the benchmark's framework floor; never mounted in production

@@ -33,7 +33,9 @@ def committed_openapi():
 
     from openapi_core import Config, OpenAPI
 
-    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    config = Config(
+        extra_media_type_deserializers={"application/problem+json": json.loads, "text/csv": lambda body, **_: body.decode("utf-8")}
+    )
     return OpenAPI.from_file_path(str(SCHEMA_PATH), config=config)
 
 

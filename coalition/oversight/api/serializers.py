@@ -1,0 +1,221 @@
+"""Output shapes of oversight and figures: ids, codes, times and counts; never identity or free text.
+
+Every field is named here explicitly (no model serializers), so a field added to a
+model later cannot leak into these answers.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from partners.choices import MembershipStatus, Phenomenon
+from referrals.choices import CaseStatus, ReferralKind, ReferralStatus, Urgency
+
+from ..selectors import DIMENSIONS, PERIODS
+
+# --- oversight ------------------------------------------------------------------------------
+
+
+class OverdueReferralSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    case = serializers.UUIDField(source="case_id")
+    sender = serializers.UUIDField(source="sender_id")
+    recipient = serializers.UUIDField(source="recipient_id")
+    kind = serializers.ChoiceField(choices=ReferralKind.choices)
+    status = serializers.ChoiceField(choices=ReferralStatus.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    phenomenon = serializers.ChoiceField(choices=Phenomenon.choices)
+    sent_at = serializers.DateTimeField()
+    overdue_deadline = serializers.ChoiceField(
+        choices=[("acknowledge", _("Acknowledge")), ("decide", _("Decide"))],
+        help_text=_("The deadline missed; decide when both were."),
+    )
+    due = serializers.DateTimeField(help_text=_("When that deadline fell."))
+    hours_overdue = serializers.SerializerMethodField()
+
+    def get_hours_overdue(self, referral) -> float:
+        return round((self.context["now"] - referral.due).total_seconds() / 3600, 1)
+
+
+class OverdueCountSerializer(serializers.Serializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    acknowledge = serializers.IntegerField(help_text=_("Not acknowledged in time."))
+    decide = serializers.IntegerField(help_text=_("Not accepted or declined in time."))
+    total = serializers.IntegerField()
+
+
+class OverdueSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_urgency = OverdueCountSerializer(many=True)
+
+
+class HandoverSerializer(serializers.Serializer):
+    case = serializers.UUIDField(source="case_id")
+    from_organisation = serializers.UUIDField(source="referral.sender_id", help_text=_("The lead before."))
+    to_organisation = serializers.UUIDField(source="organisation_id", help_text=_("The lead after."))
+    referral = serializers.UUIDField(source="referral_id", help_text=_("The transfer that moved the lead."))
+    at = serializers.DateTimeField(source="started_at")
+
+
+class BouncedCaseSerializer(serializers.Serializer):
+    case = serializers.UUIDField(source="id")
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    lead_organisation = serializers.UUIDField(source="lead_organisation_id")
+    phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
+    opened_at = serializers.DateTimeField()
+    declined_count = serializers.IntegerField()
+    last_declined_at = serializers.DateTimeField()
+
+
+class UnattendedCaseSerializer(serializers.Serializer):
+    case = serializers.UUIDField(source="id")
+    lead_organisation = serializers.UUIDField(source="lead_organisation_id")
+    lead_membership_status = serializers.ChoiceField(
+        choices=MembershipStatus.choices, source="lead_organisation.membership_status"
+    )
+    phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
+    opened_at = serializers.DateTimeField()
+    last_activity_at = serializers.DateTimeField(help_text=_("Last change to the case or one of its referrals."))
+    reasons = serializers.SerializerMethodField()
+
+    def get_reasons(self, case) -> list[str]:
+        reasons = []
+        if not case.has_active_member:
+            reasons.append("no_active_member")
+        if case.idle:
+            reasons.append("idle")
+        return reasons
+
+
+# --- figures: the question ------------------------------------------------------------------
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    """A calendar year, or a period of days (both ends inclusive); default: the current year."""
+
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+    to = serializers.DateField(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)  # a Python keyword: added by name
+        return fields
+
+    def validate(self, attrs):
+        start, end = attrs.get("from"), attrs.get("to")
+        if "year" in attrs and (start or end):
+            raise serializers.ValidationError({"year": [_("Give a year or a from/to period, not both.")]})
+        if "year" in attrs or not (start or end):
+            year = attrs.get("year", timezone.localdate().year)
+            start, end = date(year, 1, 1), date(year, 12, 31)
+        elif not (start and end):
+            raise serializers.ValidationError({"to" if start else "from": [_("Give both ends of the period.")]})
+        if start > end:
+            raise serializers.ValidationError({"to": [_("Must not be before from.")]})
+        if end.year > 2100 or start.year < 2000:
+            raise serializers.ValidationError({"from": [_("The period must lie between 2000 and 2100.")]})
+        attrs["first_day"], attrs["last_day"] = start, end
+        attrs["start"] = timezone.make_aware(datetime.combine(start, time.min))
+        attrs["end"] = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+        return attrs
+
+
+class GroupByField(serializers.Field):
+    """A comma-separated list of distinct dimensions."""
+
+    default_error_messages = {
+        "invalid": _("Comma-separated dimensions, each once, from: {choices}."),
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", choices=", ".join(DIMENSIONS))
+        values = [value.strip() for value in data.split(",") if value.strip()]
+        if len(set(values)) != len(values) or any(value not in DIMENSIONS for value in values):
+            self.fail("invalid", choices=", ".join(DIMENSIONS))
+        return values
+
+    def to_representation(self, value):
+        return ",".join(value)
+
+
+class FiguresQuerySerializer(PeriodQuerySerializer):
+    group_by = GroupByField(required=False, default=list)
+    period = serializers.ChoiceField(choices=PERIODS, required=False, default="month")
+
+
+# --- figures: the answer --------------------------------------------------------------------
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(allow_null=True, help_text=_("Null when suppressed."))
+    suppressed = serializers.BooleanField()
+
+
+class CellSerializer(CountSerializer):
+    """One combination of the requested dimensions (only those requested are present)."""
+
+    period = serializers.CharField(required=False, help_text=_("2026, 2026-Q1 or 2026-01."))
+    phenomenon = serializers.CharField(required=False)
+    age_band = serializers.ChoiceField(choices=["0-11", "12-14", "15-17", "18+", "unknown"], required=False)
+    gender = serializers.CharField(required=False)
+    organisation = serializers.CharField(required=False, help_text=_("The recipient organisation's id."))
+    outcome = serializers.CharField(
+        required=False, help_text=_("The outcome code of a completed referral, else its status.")
+    )
+
+
+class _FromFieldMixin:
+    """Declares ``from_`` and serves it as ``from`` (a Python keyword cannot be an attribute name)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # renamed before binding
+        return fields
+
+
+class ReferralFiguresSerializer(_FromFieldMixin, serializers.Serializer):
+    """Counts of sent referrals: the cells, the subtotals of each dimension and the total."""
+
+    scope = serializers.ChoiceField(
+        choices=["coalition", "organisation"], help_text=_("All members, or the referrals your organisation sent or received.")
+    )
+    from_ = serializers.DateField(help_text=_("First day counted (by the day the referral was sent)."))
+    to = serializers.DateField(help_text=_("Last day counted."))
+    group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
+    period = serializers.ChoiceField(choices=PERIODS, allow_null=True)
+    min_cell = serializers.IntegerField(help_text=_("Counts below this are suppressed."))
+    total = CountSerializer()
+    margins = serializers.DictField(
+        child=CellSerializer(many=True), help_text=_("Subtotals per dimension, when two or more are grouped.")
+    )
+    cells = CellSerializer(many=True)
+
+
+class TimingSerializer(serializers.Serializer):
+    count = serializers.IntegerField(allow_null=True)
+    median_hours = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
+
+
+class UrgencyTimingSerializer(serializers.Serializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    acknowledge = TimingSerializer(help_text=_("From sending to the recipient's first answer."))
+    accept = TimingSerializer(help_text=_("From sending to acceptance."))
+
+
+class TimingsSerializer(_FromFieldMixin, serializers.Serializer):
+    """Median hours from sending to the first answer and to acceptance, by urgency."""
+
+    scope = serializers.ChoiceField(choices=["coalition", "organisation"])
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    min_cell = serializers.IntegerField()
+    results = UrgencyTimingSerializer(many=True)
+
+
+def min_cell() -> int:
+    return settings.STATISTICS_MIN_CELL

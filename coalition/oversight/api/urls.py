@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(use_regex_path=False)
+router.register("oversight/overdue", views.OverdueViewSet, basename="oversight-overdue")
+router.register("oversight/handovers", views.HandoverViewSet, basename="oversight-handover")
+router.register("oversight/bounced", views.BouncedViewSet, basename="oversight-bounced")
+router.register("oversight/unattended", views.UnattendedViewSet, basename="oversight-unattended")
+
+urlpatterns = [
+    *router.urls,
+    path("statistics/referrals/", views.ReferralFiguresView.as_view(), name="statistics-referrals"),
+    path("statistics/timings/", views.TimingFiguresView.as_view(), name="statistics-timings"),
+]

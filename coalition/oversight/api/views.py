@@ -1,0 +1,221 @@
+"""Oversight lists for coordinators and figures for members: thin views over the selectors.
+
+Coordinators only for ``/oversight/...``; figures for coordinators (the whole coalition)
+and for caseworkers and org admins (their organisation's referrals). No API-key scope
+reaches them: there is no statistics scope, and a partner system has its own data.
+"""
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from coalition.api.schema import CoalitionAutoSchema
+from coalition.api.views import CoalitionAPIView, ScopedViewSet
+from partners.choices import Role
+from partners.policy import allow
+from referrals.models import Case, Involvement, Referral
+
+from .. import selectors
+from ..filters import BouncedFilter, HandoverFilter, OverdueFilter, UnattendedFilter
+from . import serializers as s
+from .renderers import CSVRenderer
+
+COORDINATORS = allow(Role.COORDINATOR)
+FIGURE_READERS = allow(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
+
+
+class OversightViewSet(mixins.ListModelMixin, ScopedViewSet):
+    policy = {"list": COORDINATORS}
+
+
+class OverdueViewSet(OversightViewSet):
+    """Referrals past their acknowledge or decide deadline, most overdue first."""
+
+    selector = staticmethod(selectors.overdue_referrals)
+    queryset_model = Referral
+    serializer_class = s.OverdueReferralSerializer
+    filterset_class = OverdueFilter
+    ordering = "due"
+    policy = {"list": COORDINATORS, "counts": COORDINATORS}
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {"now": timezone.now()}
+
+    def filter_queryset(self, queryset):
+        if self.action == "counts":  # the same filters as the list
+            return viewsets.GenericViewSet.filter_queryset(self, queryset)
+        return super().filter_queryset(queryset)
+
+    @extend_schema(filters=True, responses={200: s.OverdueSummarySerializer})
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def counts(self, request):
+        by_urgency = selectors.overdue_counts(self.filter_queryset(self.get_queryset()))
+        body = {"total": sum(row["total"] for row in by_urgency), "by_urgency": by_urgency}
+        return Response(s.OverdueSummarySerializer(body).data)
+
+
+class HandoverViewSet(OversightViewSet):
+    """Lead changes (accepted transfers), newest first; ``from``/``to`` narrow them to a period."""
+
+    selector = staticmethod(selectors.handovers)
+    queryset_model = Involvement
+    serializer_class = s.HandoverSerializer
+    filterset_class = HandoverFilter
+    ordering = "-started_at"
+
+
+class BouncedViewSet(OversightViewSet):
+    """Cases declined twice or more, the most recently declined first."""
+
+    selector = staticmethod(selectors.bounced_cases)
+    queryset_model = Case
+    serializer_class = s.BouncedCaseSerializer
+    filterset_class = BouncedFilter
+    ordering = "-last_declined_at"
+
+
+class UnattendedViewSet(OversightViewSet):
+    """Open cases held by no active member, or idle for ``OVERSIGHT_IDLE_DAYS``; oldest first."""
+
+    selector = staticmethod(selectors.unattended_cases)
+    queryset_model = Case
+    serializer_class = s.UnattendedCaseSerializer
+    filterset_class = UnattendedFilter
+    ordering = "opened_at"
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+PERIOD_PARAMETERS = [
+    OpenApiParameter("year", OpenApiTypes.INT, description="A calendar year (default: the current one)."),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day of the period, with `to` (instead of `year`)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day of the period (inclusive)."),
+    OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="`csv` for CSV (or `Accept: text/csv`)."),
+]
+
+
+class FiguresSchema(CoalitionAutoSchema):
+    """An empty query parameter (``?year=``) counts as not given, as the list filters do: the schema says so."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
+        return operation
+
+
+class FiguresView(CoalitionAPIView):
+    schema = FiguresSchema()
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    policy = {"get": FIGURE_READERS}
+    query_serializer_class = s.PeriodQuerySerializer
+    csv_name = "figures"
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=: bad input, not a missing resource
+            raise ValidationError({"format": [_("Must be json or csv.")]}) from None
+
+    def query(self, request) -> dict:
+        query = self.query_serializer_class(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data
+
+    def respond(self, body: dict, query: dict) -> Response:
+        response = Response(body)
+        if getattr(self.request, "accepted_renderer", None) and self.request.accepted_renderer.format == "csv":
+            name = f"{self.csv_name}-{query['first_day']}-{query['last_day']}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class ReferralFiguresView(FiguresView):
+    """Counts of sent referrals by the chosen dimensions, small counts suppressed."""
+
+    query_serializer_class = s.FiguresQuerySerializer
+    csv_name = "referral-figures"
+
+    @extend_schema(
+        operation_id="statistics_referrals",
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter(
+                "group_by",
+                OpenApiTypes.STR,
+                description="Comma-separated dimensions, each once: " + ", ".join(selectors.DIMENSIONS) + ".",
+            ),
+            OpenApiParameter("period", OpenApiTypes.STR, enum=list(selectors.PERIODS), description="Bucket of `period`."),
+        ],
+        responses={(200, "application/json"): s.ReferralFiguresSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        query = self.query(request)
+        group_by = query["group_by"]
+        figures = selectors.referral_figures(
+            request.user, start=query["start"], end=query["end"], group_by=group_by, period=query["period"]
+        )
+        body = {
+            "scope": selectors.figures_scope(request.user),
+            "from": query["first_day"],
+            "to": query["last_day"],
+            "group_by": group_by,
+            "period": query["period"] if "period" in group_by else None,
+            "min_cell": s.min_cell(),
+            "total": figures.total.as_dict(),
+            "margins": {d: [f.as_dict() for f in margin] for d, margin in figures.margins.items()},
+            "cells": [f.as_dict() for f in figures.cells],
+        }
+        return self.respond(s.ReferralFiguresSerializer(body).data, query)
+
+    def csv_rows(self, data):
+        """One line per cell, then the subtotals and the total with ``all`` in the other columns."""
+        dimensions = list(data["group_by"])
+        yield [*dimensions, "count", "suppressed"]
+        for cell in data["cells"]:
+            yield [*(cell[d] for d in dimensions), cell["count"], cell["suppressed"]]
+        for dimension, margin in data["margins"].items():
+            for figure in margin:
+                values = [figure[dimension] if d == dimension else "all" for d in dimensions]
+                yield [*values, figure["count"], figure["suppressed"]]
+        if dimensions:
+            yield [*("all" for _ in dimensions), data["total"]["count"], data["total"]["suppressed"]]
+        else:
+            yield [data["total"]["count"], data["total"]["suppressed"]]
+
+
+class TimingFiguresView(FiguresView):
+    """Median hours to the first answer and to acceptance, by urgency, small groups suppressed."""
+
+    csv_name = "referral-timings"
+
+    @extend_schema(
+        operation_id="statistics_timings",
+        parameters=PERIOD_PARAMETERS,
+        responses={(200, "application/json"): s.TimingsSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        query = self.query(request)
+        body = {
+            "scope": selectors.figures_scope(request.user),
+            "from": query["first_day"],
+            "to": query["last_day"],
+            "min_cell": s.min_cell(),
+            "results": selectors.referral_timings(request.user, start=query["start"], end=query["end"]),
+        }
+        return self.respond(s.TimingsSerializer(body).data, query)
+
+    def csv_rows(self, data):
+        yield ["urgency", "measure", "count", "median_hours", "suppressed"]
+        for row in data["results"]:
+            for measure in ("acknowledge", "accept"):
+                timing = row[measure]
+                yield [row["urgency"], measure, timing["count"], timing["median_hours"], timing["suppressed"]]

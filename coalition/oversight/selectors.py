@@ -1,0 +1,328 @@
+"""Reads for coordinators' oversight and for the figures: metadata and counts only.
+
+Nothing here returns identity (the subject) or free text (reasons, justifications,
+messages): the querysets are shaped into fixed metadata fields by the serializers,
+and the figures are counts grouped in the database.
+
+Who sees what (DESIGN §5):
+- oversight lists: coordinators only, every organisation;
+- figures: coordinators over the whole coalition; caseworkers and org admins over
+  the referrals their own organisation sent or received; nobody else.
+"""
+
+from __future__ import annotations
+
+import statistics as pystats
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Case as When_,
+    CharField,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Trunc
+from django.utils import timezone
+
+from partners.choices import MembershipStatus, Role
+from partners.policy import is_partner_system
+from referrals.choices import PENDING_REFERRAL_STATUSES, CaseStatus, InvolvementRole, ReferralStatus, Urgency
+from referrals.models import Case, Involvement, Referral
+from referrals.selectors import is_coordinator
+
+from .suppression import Line, suppress
+
+# --- oversight: what is stuck --------------------------------------------------------------
+
+
+def overdue_referrals(actor, now: datetime | None = None) -> QuerySet[Referral]:
+    """Referrals past a deadline, with the deadline missed (``decide`` wins over ``acknowledge``) and its time."""
+    if not is_coordinator(actor):
+        return Referral.objects.none()
+    now = now or timezone.now()
+    acknowledge_missed = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
+    decide_missed = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
+    return (
+        Referral.objects.filter(sent_at__isnull=False)
+        .filter(acknowledge_missed | decide_missed)
+        .annotate(
+            overdue_deadline=When_(
+                When(decide_missed, then=Value("decide")), default=Value("acknowledge"), output_field=CharField()
+            ),
+            due=When_(
+                When(decide_missed, then=F("decide_due")), default=F("acknowledge_due"), output_field=DateTimeField()
+            ),
+        )
+    )
+
+
+def overdue_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]:
+    """Counts of an overdue queryset by urgency and missed deadline, every urgency listed."""
+    rows = queryset.order_by().values("urgency", "overdue_deadline").annotate(count=Count("id"))
+    counts = {(row["urgency"], row["overdue_deadline"]): row["count"] for row in rows}
+    result = []
+    for urgency in Urgency.values:
+        acknowledge, decide = counts.get((urgency, "acknowledge"), 0), counts.get((urgency, "decide"), 0)
+        result.append({"urgency": urgency, "acknowledge": acknowledge, "decide": decide, "total": acknowledge + decide})
+    return result
+
+
+def handovers(actor) -> QuerySet[Involvement]:
+    """Lead changes: the lead involvements that a transfer started (the first lead of a case has no referral)."""
+    if not is_coordinator(actor):
+        return Involvement.objects.none()
+    return Involvement.objects.filter(role=InvolvementRole.LEAD, referral__isnull=False).select_related("referral")
+
+
+def bounced_cases(actor) -> QuerySet[Case]:
+    """Cases with two or more declined referrals, with how many and when the last one was declined."""
+    if not is_coordinator(actor):
+        return Case.objects.none()
+    declined = Q(referrals__status=ReferralStatus.DECLINED)
+    return (
+        Case.objects.annotate(
+            declined_count=Count("referrals", filter=declined),
+            last_declined_at=Max("referrals__declined_at", filter=declined),
+        )
+        .filter(declined_count__gte=2)
+        .select_related("lead_organisation")
+    )
+
+
+def unattended_cases(actor, now: datetime | None = None) -> QuerySet[Case]:
+    """Open cases nobody is actively holding.
+
+    ``no_active_member``: no organisation with an open involvement (the lead included) is
+    an active member any more, so the case sits with a suspended or departed member.
+    ``idle``: neither the case nor any of its referrals changed for ``OVERSIGHT_IDLE_DAYS``.
+    """
+    if not is_coordinator(actor):
+        return Case.objects.none()
+    now = now or timezone.now()
+    active_member_involved = Involvement.objects.filter(
+        case=OuterRef("pk"), ended_at__isnull=True, organisation__membership_status=MembershipStatus.ACTIVE
+    )
+    last_referral_change = Subquery(
+        Referral.objects.filter(case=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
+    )
+    idle_since = now - timedelta(days=settings.OVERSIGHT_IDLE_DAYS)
+    return (
+        Case.objects.filter(status=CaseStatus.OPEN)
+        .annotate(
+            has_active_member=Exists(active_member_involved),
+            last_activity_at=Greatest(Coalesce(last_referral_change, F("updated_at")), F("updated_at")),
+        )
+        .annotate(idle=ExpressionWrapper(Q(last_activity_at__lt=idle_since), output_field=BooleanField()))
+        .filter(Q(has_active_member=False) | Q(idle=True))
+        .select_related("lead_organisation")
+    )
+
+
+# --- figures --------------------------------------------------------------------------------
+
+DIMENSIONS = ("period", "phenomenon", "age_band", "gender", "organisation", "outcome")
+PERIODS = ("month", "quarter", "year")
+AGE_BANDS = (("0-11", 0, 11), ("12-14", 12, 14), ("15-17", 15, 17), ("18+", 18, None))
+
+
+def referrals_for_figures(actor) -> QuerySet[Referral]:
+    """The sent referrals the actor's figures count: all for coordinators, else its organisation's."""
+    sent = Referral.objects.filter(sent_at__isnull=False)
+    if is_coordinator(actor):
+        return sent
+    if is_partner_system(actor) or not (actor.has_role(Role.CASEWORKER) or actor.has_role(Role.ORG_ADMIN)):
+        return sent.none()
+    org_id = actor.organisation.pk
+    return sent.filter(Q(sender_id=org_id) | Q(recipient_id=org_id))
+
+
+def figures_scope(actor) -> str:
+    return "coalition" if is_coordinator(actor) else "organisation"
+
+
+def _age_band():
+    whens = [When(age__isnull=True, then=Value("unknown"))]
+    for label, low, high in AGE_BANDS:
+        condition = Q(age__gte=low) if high is None else Q(age__gte=low, age__lte=high)
+        whens.append(When(condition, then=Value(label)))
+    return When_(*whens, default=Value("unknown"), output_field=CharField())
+
+
+def _dimension_expressions(period: str) -> dict[str, Any]:
+    """Database expressions of each dimension (annotation names must not shadow model fields)."""
+    return {
+        "period": Trunc("sent_at", period, output_field=DateTimeField()),
+        "phenomenon": F("phenomenon"),
+        "age_band": _age_band(),
+        "gender": When_(When(gender="", then=Value("unknown")), default=F("gender"), output_field=CharField()),
+        "organisation": F("recipient_id"),
+        # What became of the referral: the outcome code once completed, else its status.
+        "outcome": When_(
+            When(status=ReferralStatus.COMPLETED, then=F("outcome_code")), default=F("status"), output_field=CharField()
+        ),
+    }
+
+
+def _period_label(moment: datetime, period: str) -> str:
+    moment = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    if period == "year":
+        return f"{moment.year}"
+    if period == "quarter":
+        return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    return f"{moment.year}-{moment.month:02d}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published count: ``count`` is None when suppressed."""
+
+    values: dict[str, str]
+    count: int | None
+    suppressed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.values | {"count": self.count, "suppressed": self.suppressed}
+
+
+@dataclass(frozen=True)
+class Figures:
+    cells: list[Figure]
+    margins: dict[str, list[Figure]]
+    total: Figure
+
+
+def referral_figures(
+    actor, *, start: datetime, end: datetime, group_by: list[str], period: str = "month", threshold: int | None = None
+) -> Figures:
+    """Counts of sent referrals (sent in [start, end)) grouped in SQL, then suppressed.
+
+    Published: one cell per combination of ``group_by`` values that occurs, the
+    subtotals of each dimension (when there are two or more) and the total. The
+    suppression treats each subtotal and the total as a line over its cells.
+    """
+    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+    expressions = _dimension_expressions(period)
+    names = {dimension: f"dim_{dimension}" for dimension in group_by}
+    queryset = referrals_for_figures(actor).filter(sent_at__gte=start, sent_at__lt=end)
+    if group_by:
+        rows = list(
+            queryset.annotate(**{names[d]: expressions[d] for d in group_by})
+            .values(*names.values())
+            .annotate(count=Count("id"))
+            .order_by(*names.values())
+        )
+    else:  # no cells, only the total (values() without names would mean every field)
+        rows = []
+        total = queryset.aggregate(count=Count("id"))["count"]
+
+    def label(dimension: str, raw) -> str:
+        if dimension == "period":
+            return _period_label(raw, period)
+        return str(raw) if raw not in (None, "") else "unknown"
+
+    keys = [tuple(label(d, row[names[d]]) for d in group_by) for row in rows]
+    counts: list[int] = [row["count"] for row in rows]
+    cell_indexes = list(range(len(rows)))
+
+    margins_keys: dict[str, list[str]] = {}
+    margin_index: dict[tuple[str, str], int] = {}
+    lines: list[Line] = []
+    if len(group_by) >= 2:
+        for position, dimension in enumerate(group_by):
+            values = sorted({key[position] for key in keys})
+            margins_keys[dimension] = values
+            for value in values:
+                parts = tuple(i for i in cell_indexes if keys[i][position] == value)
+                margin_index[(dimension, value)] = len(counts)
+                counts.append(sum(counts[i] for i in parts))
+                lines.append(Line(total=margin_index[(dimension, value)], parts=parts))
+    total_index = len(counts)
+    counts.append(sum(counts[i] for i in cell_indexes) if group_by else total)
+    lines.append(Line(total=total_index, parts=tuple(cell_indexes)))
+    for dimension, values in margins_keys.items():
+        lines.append(Line(total=total_index, parts=tuple(margin_index[(dimension, v)] for v in values)))
+
+    hidden = suppress(counts, lines, threshold)
+
+    def figure(index: int, values: dict[str, str]) -> Figure:
+        return Figure(values=values, count=None if hidden[index] else counts[index], suppressed=hidden[index])
+
+    cells = [figure(i, dict(zip(group_by, keys[i]))) for i in cell_indexes]
+    margins = {
+        dimension: [figure(margin_index[(dimension, v)], {dimension: v}) for v in values]
+        for dimension, values in margins_keys.items()
+    }
+    return Figures(cells=cells, margins=margins, total=figure(total_index, {}))
+
+
+# --- timings ---------------------------------------------------------------------------------
+
+
+class Median(Aggregate):
+    """PostgreSQL's exact median (percentile_cont) of an interval."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+TIMING_MEASURES = {
+    # The first answer of the recipient: acknowledging, or accepting or declining straight away
+    # (which is what the acknowledge deadline asks for).
+    "acknowledge": Coalesce("acknowledged_at", "accepted_at", "declined_at"),
+    "accept": F("accepted_at"),
+}
+
+
+def _hours(duration: timedelta | None) -> float | None:
+    return None if duration is None else round(duration.total_seconds() / 3600, 2)
+
+
+def referral_timings(actor, *, start: datetime, end: datetime, threshold: int | None = None) -> list[dict[str, Any]]:
+    """Median hours from sending to the first answer and to acceptance, by urgency.
+
+    A median over fewer than ``threshold`` referrals is suppressed with its count.
+    """
+    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+    queryset = referrals_for_figures(actor).filter(sent_at__gte=start, sent_at__lt=end)
+    results: dict[str, dict[str, Any]] = {urgency: {"urgency": urgency} for urgency in Urgency.values}
+    for measure, reached_at in TIMING_MEASURES.items():
+        elapsed = ExpressionWrapper(reached_at - F("sent_at"), output_field=DurationField())
+        measured = queryset.annotate(reached_at=reached_at).filter(reached_at__isnull=False).order_by()
+        per_urgency: dict[str, tuple[int, timedelta | None]] = {}
+        if connection.vendor == "postgresql":
+            for row in measured.values("urgency").annotate(count=Count("id"), median=Median(elapsed)):
+                per_urgency[row["urgency"]] = (row["count"], row["median"])
+        else:  # SQLite has no percentile_cont: the median of each urgency in Python
+            durations: dict[str, list[timedelta]] = {}
+            for urgency, duration in measured.annotate(elapsed=elapsed).values_list("urgency", "elapsed"):
+                durations.setdefault(urgency, []).append(duration)
+            per_urgency = {u: (len(d), pystats.median(d)) for u, d in durations.items()}
+        for urgency in Urgency.values:
+            count, median = per_urgency.get(urgency, (0, None))
+            small = 0 < count < threshold
+            results[urgency][measure] = {
+                "count": None if small else count,
+                "median_hours": None if small else _hours(median),
+                "suppressed": small,
+            }
+    return list(results.values())
+
