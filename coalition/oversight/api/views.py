@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
+from coalition.replica import figures_reads
 from partners.choices import Role
 from partners.policy import allow
 from referrals.models import Case, Involvement, Referral
@@ -160,9 +161,10 @@ class ReferralFiguresView(FiguresView):
     def get(self, request):
         query = self.query(request)
         group_by = query["group_by"]
-        figures = selectors.referral_figures(
-            request.user, start=query["start"], end=query["end"], group_by=group_by, period=query["period"]
-        )
+        with figures_reads():  # the read replica, when one is configured
+            figures = selectors.referral_figures(
+                request.user, start=query["start"], end=query["end"], group_by=group_by, period=query["period"]
+            )
         body = {
             "scope": selectors.figures_scope(request.user),
             "from": query["first_day"],
@@ -204,12 +206,14 @@ class TimingFiguresView(FiguresView):
     )
     def get(self, request):
         query = self.query(request)
+        with figures_reads():  # the read replica, when one is configured
+            results = selectors.referral_timings(request.user, start=query["start"], end=query["end"])
         body = {
             "scope": selectors.figures_scope(request.user),
             "from": query["first_day"],
             "to": query["last_day"],
             "min_cell": s.min_cell(),
-            "results": selectors.referral_timings(request.user, start=query["start"], end=query["end"]),
+            "results": results,
         }
         return self.respond(s.TimingsSerializer(body).data, query)
 
