@@ -298,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "InvolvementRoleEnum": "referrals.choices.InvolvementRole",
         "ReviewStatusEnum": "referrals.choices.ExceptionReview",
         "LegalBasisEnum": "referrals.choices.LegalBasis",
+        "LegalHoldReasonEnum": "referrals.choices.LegalHoldReason",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
@@ -339,3 +340,10 @@ MESSAGE_MAX_LENGTH = 2000
 from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
 
 _parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start
+
+# --- Audit, retention and subject rights -----------------------------------------------
+# Identity and free text of a case closed longer than this many days are purged by
+# `manage.py purge_expired` (unless the case is on legal hold); metadata and audit stay.
+RETENTION_DAYS = _positive_int("RETENTION_DAYS", 730)
+if RETENTION_DAYS < 1:  # 0 would purge every case the moment it closes
+    raise ImproperlyConfigured("RETENTION_DAYS must be at least 1.")
