@@ -7,11 +7,21 @@ from rest_framework import serializers
 
 from partners.models import Organisation
 from referrals.api.serializers import ConsentSerializer, InvolvementSerializer, SubjectSerializer
-from referrals.choices import CaseOutcome, LegalHoldReason
+from referrals.choices import CaseOutcome, DeclineReason, LegalBasis, LegalHoldReason, ReferralOutcome
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage
 
 from .. import retention
 from ..models import AuditEntry
+
+
+class CodeField(serializers.ChoiceField):
+    """A code of a code list, null when not set (stored as an empty string)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -40,8 +50,8 @@ class LegalHoldSerializer(serializers.Serializer):
 class RetentionStatusSerializer(serializers.ModelSerializer):
     """A case as its retention sees it: no identity, no free text."""
 
-    outcome = serializers.ChoiceField(choices=CaseOutcome.choices, allow_blank=True)
-    legal_hold_reason = serializers.ChoiceField(choices=LegalHoldReason.choices, allow_blank=True)
+    outcome = CodeField(choices=CaseOutcome.choices)
+    legal_hold_reason = CodeField(choices=LegalHoldReason.choices)
     purge_due_at = serializers.SerializerMethodField()
 
     class Meta:
@@ -72,6 +82,8 @@ class ExportCaseSerializer(serializers.ModelSerializer):
     lead_organisation = serializers.UUIDField(source="lead_organisation_id")
     opened_by_organisation = serializers.UUIDField(source="opened_by_organisation_id")
     phenomena = serializers.ListField(child=serializers.CharField())
+    outcome = CodeField(choices=CaseOutcome.choices)
+    legal_hold_reason = CodeField(choices=LegalHoldReason.choices)
 
     class Meta:
         model = Case
@@ -99,6 +111,9 @@ class ExportReferralSerializer(serializers.ModelSerializer):
     consent = serializers.UUIDField(source="consent_id", allow_null=True)
     rerouted_from = serializers.UUIDField(source="rerouted_from_id", allow_null=True)
     signals = serializers.ListField(child=serializers.CharField())
+    legal_basis = CodeField(choices=LegalBasis.choices)
+    decline_reason_code = CodeField(choices=DeclineReason.choices)
+    outcome_code = CodeField(choices=ReferralOutcome.choices)
     messages = ExportMessageSerializer(many=True)
 
     class Meta:
