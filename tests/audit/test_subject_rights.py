@@ -40,8 +40,9 @@ def test_the_export_holds_the_identity_free_text_and_history_of_the_young_person
     assert body["subject"]["given_name"] == CHILD["given_name"]
     assert body["subject"]["date_of_birth"] == CHILD["date_of_birth"]
     assert body["subject"]["safe_contact"] == CHILD["safe_contact"]
-    assert body["case"]["id"] == history.case_id and body["case"]["outcome"] == "safe_and_supported"
-    assert body["case"]["legal_hold"] is False and body["case"]["purged_at"] is None
+    assert body["case"] == body["case_record"]["id"] == history.case_id
+    assert body["case_record"]["outcome"] == "safe_and_supported"
+    assert body["case_record"]["legal_hold"] is False and body["case_record"]["purged_at"] is None
     referrals = {r["id"]: r for r in body["referrals"]}
     assert set(referrals) == {history.accepted_referral, history.declined_referral, history.exception_referral}
     assert referrals[history.accepted_referral]["reason"] == REASON

@@ -145,7 +145,8 @@ class SubjectExportSerializer(serializers.Serializer):
     """Everything the network holds about the young person of one case (GDPR art. 15)."""
 
     exported_at = serializers.DateTimeField()
-    case = ExportCaseSerializer()
+    case = serializers.UUIDField(source="case.pk", help_text="The case whose subject this is.")
+    case_record = ExportCaseSerializer(source="case", help_text="The case's metadata, legal hold and erasure time.")
     subject = SubjectSerializer(allow_null=True, help_text="The identity; null once purged or erased.")
     organisations = ExportOrganisationSerializer(many=True, help_text="Every organisation named below.")
     involvements = InvolvementSerializer(many=True, help_text="Who held or supported the case, and when (custody).")
