@@ -1,9 +1,30 @@
 """Searching the audit trail: by object, case, actor, organisation, action and time."""
 
+import datetime
+
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from .models import AuditEntry
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time that also exists in UTC: year 1 at +01:00 is bad input, not a 500."""
+
+    def to_python(self, value):
+        try:
+            parsed = super().to_python(value)
+            if parsed is not None:
+                parsed.astimezone(datetime.timezone.utc)
+        except OverflowError:
+            raise forms.ValidationError(_("Enter a valid date/time."), code="invalid") from None
+        return parsed
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
 
 
 class AuditEntryFilter(django_filters.FilterSet):
@@ -18,8 +39,8 @@ class AuditEntryFilter(django_filters.FilterSet):
         field_name="action", lookup_expr="startswith", max_length=60,
         help_text=_("Action codes starting with this, e.g. subject. or referral."),
     )
-    at_after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", help_text=_("At or after this time."))
-    at_before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", help_text=_("Before this time."))
+    at_after = BoundedIsoDateTimeFilter(field_name="at", lookup_expr="gte", help_text=_("At or after this time."))
+    at_before = BoundedIsoDateTimeFilter(field_name="at", lookup_expr="lt", help_text=_("Before this time."))
     request_id = django_filters.CharFilter(max_length=64, help_text=_("Entries of one request (or job)."))
 
     class Meta:

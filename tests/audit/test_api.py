@@ -205,7 +205,16 @@ def test_entries_hold_ids_and_codes_never_personal_data(flow, personas):
     assert holds_no_personal_data(response.content.decode())
 
 
-@pytest.mark.parametrize("params", [{"case": "not-a-uuid"}, {"at_after": "yesterday"}, {"action": "x" * 61}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"case": "not-a-uuid"},
+        {"at_after": "yesterday"},
+        {"at_before": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC: not a 500
+        {"action": "x" * 61},
+        {"object_type": "case\x00"},
+    ],
+)
 def test_bad_search_filters_are_refused(personas, params):
     assert personas["auditor"].client.get(ENTRIES, params).status_code == 400
 
