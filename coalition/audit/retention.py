@@ -74,8 +74,9 @@ def purge_expired(*, now: datetime | None = None) -> int:
 
     Idempotent: a purged case is not purged again. Each case is purged in its own
     transaction, re-checked under its row lock (a hold set or a reopening meanwhile
-    wins). Stored idempotent responses past their replay window go too. One ``case.purge`` entry per case and one ``retention.purge_run`` entry per
-    run, so the trail shows the purge ran even when nothing was due. Returns the count.
+    wins). Stored idempotent responses past their replay window go too. One
+    ``case.purge`` entry per case and one ``retention.purge_run`` entry per run, so the
+    trail shows the purge ran even when nothing was due. Returns the number purged.
     """
     now = now or timezone.now()
     cutoff = retention_cutoff(now)

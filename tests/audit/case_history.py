@@ -27,7 +27,8 @@ class History:
 def case_with_history(flow, *, close: bool = True) -> History:
     """hotline-be opens a case for the fictional child and records consent; shelter-be accepts
     a service referral (a message follows), care-nl declines one, and one goes to care-nl without consent
-    on a legal basis (an exception, approved by the coordinator with a note). Then hotline-be closes the case, unless ``close`` is false."""
+    on a legal basis (an exception, approved by the coordinator with a note). Then hotline-be
+    closes the case, unless ``close`` is false."""
     case = flow.open_case()
     consent = flow.consent(case["id"])
     accepted = flow.draft(case["id"], consent=consent["id"], reason=REASON)
@@ -54,7 +55,9 @@ def case_with_history(flow, *, close: bool = True) -> History:
     assert response.status_code == 200, response.json()
 
     if close:
-        response = flow.p["caseworker"].client.post(f"/api/v1/cases/{case['id']}/close/", {"outcome": "safe_and_supported"}, format="json")
+        response = flow.p["caseworker"].client.post(
+            f"/api/v1/cases/{case['id']}/close/", {"outcome": "safe_and_supported"}, format="json"
+        )
         assert response.status_code == 200, response.json()
     return History(case["id"], accepted["id"], declined["id"], excepted["id"])
 

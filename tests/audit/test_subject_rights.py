@@ -83,7 +83,8 @@ def test_erasure_removes_identity_and_free_text_keeps_metadata_and_is_audited(fl
     assert Referral.objects.get(pk=history.declined_referral).decline_reason == ""
     assert LegalBasisException.objects.get(case_id=history.case_id).justification == ""
     assert ReferralMessage.objects.get(referral_id=history.accepted_referral).body == ""
-    assert list(Referral.objects.filter(case_id=history.case_id).order_by("pk").values("status", "phenomenon", "age")) == referral_codes
+    codes_after = Referral.objects.filter(case_id=history.case_id).order_by("pk").values("status", "phenomenon", "age")
+    assert list(codes_after) == referral_codes
     case = Case.objects.get(pk=history.case_id)
     assert (case.status, case.outcome) == ("closed", "safe_and_supported")
     entry = AuditEntry.objects.get(action="subject.erase")
@@ -105,7 +106,8 @@ def test_after_erasure_the_export_has_no_identity_and_the_lead_sees_none(flow, p
 
 def test_erasure_is_refused_while_a_legal_hold_applies(flow, personas):
     history = case_with_history(flow)
-    personas["auditor"].client.post(f"/api/v1/audit/cases/{history.case_id}/hold/", {"reason": "criminal_investigation"}, format="json")
+    hold = {"reason": "criminal_investigation"}
+    personas["auditor"].client.post(f"/api/v1/audit/cases/{history.case_id}/hold/", hold, format="json")
 
     response = _erase(personas, history.case_id)
 
