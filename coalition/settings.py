@@ -298,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "InvolvementRoleEnum": "referrals.choices.InvolvementRole",
         "ReviewStatusEnum": "referrals.choices.ExceptionReview",
         "LegalBasisEnum": "referrals.choices.LegalBasis",
+        "LegalHoldReasonEnum": "referrals.choices.LegalHoldReason",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
@@ -410,3 +411,9 @@ if STATISTICS_MIN_CELL < 1:
 OVERSIGHT_IDLE_DAYS = _positive_int("OVERSIGHT_IDLE_DAYS", 90)
 if OVERSIGHT_IDLE_DAYS < 1:
     raise ImproperlyConfigured("OVERSIGHT_IDLE_DAYS must be at least 1.")
+# --- Audit, retention and subject rights -----------------------------------------------
+# Identity and free text of a case closed longer than this many days are purged by
+# `manage.py purge_expired` (unless the case is on legal hold); metadata and audit stay.
+RETENTION_DAYS = _positive_int("RETENTION_DAYS", 730)
+if RETENTION_DAYS < 1:  # 0 would purge every case the moment it closes
+    raise ImproperlyConfigured("RETENTION_DAYS must be at least 1.")

@@ -121,3 +121,13 @@ class ReferralOutcome(models.TextChoices):
 
 OPEN_REFERRAL_STATUSES = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
 PENDING_REFERRAL_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
+
+
+class LegalHoldReason(models.TextChoices):
+    """Why the auditor (data protection officer) keeps a case from the retention purge."""
+
+    LITIGATION = "litigation", _("Court proceedings")
+    CRIMINAL_INVESTIGATION = "criminal_investigation", _("Criminal investigation")
+    REGULATOR_REQUEST = "regulator_request", _("Request of a supervisory authority")
+    INTERNAL_INQUIRY = "internal_inquiry", _("Internal inquiry or complaint")
+    OTHER = "other", _("Other legal duty to keep")

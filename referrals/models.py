@@ -24,6 +24,7 @@ from .choices import (
     ExceptionReview,
     InvolvementRole,
     LegalBasis,
+    LegalHoldReason,
     ReferralKind,
     ReferralOutcome,
     ReferralStatus,
@@ -36,6 +37,9 @@ class Case(models.Model):
     """One young person as known to the network, held by exactly one lead organisation.
 
     ``version`` grows with every change and is the ETag clients send in If-Match.
+    A ``legal_hold`` (set and released by the auditor) keeps the case's identity and
+    free text from the retention purge and from erasure; ``purged_at`` says when they
+    were removed (by the purge or an erasure), after which only metadata remains.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -49,15 +53,29 @@ class Case(models.Model):
     outcome = models.CharField(max_length=40, choices=CaseOutcome.choices, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_since = models.DateTimeField(null=True, blank=True)
+    legal_hold_reason = models.CharField(max_length=30, choices=LegalHoldReason.choices, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
-        indexes = [models.Index(fields=["lead_organisation", "status"]), models.Index(fields=["-opened_at"])]
+        indexes = [
+            models.Index(fields=["lead_organisation", "status"]),
+            models.Index(fields=["-opened_at"]),
+            # The retention purge's question: closed cases not yet purged, by closing time.
+            models.Index(fields=["closed_at"], condition=Q(purged_at__isnull=True), name="case_awaiting_purge"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True, outcome="")
                 | Q(status=CaseStatus.CLOSED, closed_at__isnull=False) & ~Q(outcome=""),
                 name="case_closed_has_outcome_and_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(legal_hold=False, legal_hold_since__isnull=True, legal_hold_reason="")
+                | Q(legal_hold=True, legal_hold_since__isnull=False) & ~Q(legal_hold_reason=""),
+                name="case_legal_hold_has_time_and_reason",
             ),
         ]
 

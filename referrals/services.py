@@ -195,6 +195,8 @@ def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
         raise BusinessRuleViolation(_("Only the last lead organisation reopens the case."))
     if case.status != CaseStatus.CLOSED:
         raise Conflict(_("The case is open."))
+    if case.purged_at is not None:
+        raise Conflict(_("The identity of this case was erased: open a new case instead."))
     case.status = CaseStatus.OPEN
     case.closed_at = None
     case.outcome = ""
@@ -529,6 +531,8 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
         raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
     if referral.status == ReferralStatus.DRAFT:
         raise Conflict(_("A draft has no recipient yet."))
+    if referral.case.purged_at is not None:
+        raise Conflict(_("The free text of this case was erased."))
     api_key = getattr(actor, "api_key", None)
     message = ReferralMessage.objects.create(
         referral=referral,

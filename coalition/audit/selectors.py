@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
+from partners.choices import Role
+from partners.policy import is_partner_system
+
 from .models import AuditChainHead, AuditEntry
 from .services import GENESIS_HASH, entry_digest
 
@@ -39,3 +44,23 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
     if head is not None and (head.last_seq != count or head.last_hash != prev_hash):
         return ChainVerdict(False, count, count + 1, "entries missing at the end")
     return ChainVerdict(True, count)
+
+
+def is_auditor(actor) -> bool:
+    """A person holding the auditor role; never an API key, whatever its scopes."""
+    return not is_partner_system(actor) and actor.has_role(Role.AUDITOR)
+
+
+def audit_entries_visible_to(actor) -> QuerySet[AuditEntry]:
+    """The whole trail for the auditor; nothing for anyone else."""
+    return AuditEntry.objects.all() if is_auditor(actor) else AuditEntry.objects.none()
+
+
+def cases_for_auditor(actor):
+    """Every case, for legal holds and subject rights; nothing for anyone else.
+
+    The auditor reaches identity only through the subject-access export (DESIGN §3).
+    """
+    from referrals.models import Case
+
+    return Case.objects.all() if is_auditor(actor) else Case.objects.none()

@@ -98,7 +98,8 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_subject(self, case):
         if not selectors.identity_visible(self.context["actor"], case):
             return None
-        return SubjectSerializer().to_representation(case.subject)
+        subject = getattr(case, "subject", None)  # none once purged or erased
+        return None if subject is None else SubjectSerializer().to_representation(subject)
 
 
 class CaseCreateSerializer(serializers.Serializer):

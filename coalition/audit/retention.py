@@ -1,0 +1,140 @@
+"""Retention, legal holds and erasure of a young person's identity and free text (DESIGN §8).
+
+What goes: the ``Subject`` row (every identifying field) and the free text that may
+describe the young person (referral reasons, legal-basis justifications, decline
+reasons, exception review notes, messages). What stays: the case and its metadata
+(status, lead, phenomena, region, dates, outcome), consents, involvements and custody,
+referral codes and times, message rows without their body, and the whole audit trail,
+so figures and the record of who did what survive.
+
+A legal hold, set by the auditor (data protection officer), keeps a case out of both
+the purge and erasure until it is released. Every change writes an audit entry in its
+own transaction; the purge acts as the system (no actor).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coalition.api.problems import Conflict
+from coalition.models import IdempotencyRecord
+from referrals.choices import CaseStatus
+from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
+
+from .services import record
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+def erase_personal_data(case: Case, now: datetime) -> dict[str, int]:
+    """Remove the identity and free text of ``case`` (locked by the caller); counts for the audit detail."""
+    subjects, _detail = Subject.objects.filter(case=case).delete()
+    referrals = Referral.objects.filter(case=case).update(
+        reason="", legal_basis_justification="", decline_reason="", version=F("version") + 1, updated_at=now
+    )
+    exceptions = LegalBasisException.objects.filter(case=case).update(justification="", review_note="")
+    messages = ReferralMessage.objects.filter(referral__case=case).update(body="")
+    Case.objects.filter(pk=case.pk).update(purged_at=now, version=F("version") + 1, updated_at=now)
+    case.refresh_from_db()
+    return {"subject_removed": subjects, "referrals": referrals, "exceptions": exceptions, "messages": messages}
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    """Cases closed before this moment are past retention."""
+    return (now or timezone.now()) - timedelta(days=settings.RETENTION_DAYS)
+
+
+def purge_due_at(case: Case) -> datetime | None:
+    """When the purge will remove this case's identity; None if it will not (open, on hold, done)."""
+    if case.status != CaseStatus.CLOSED or case.legal_hold or case.purged_at is not None:
+        return None
+    return case.closed_at + timedelta(days=settings.RETENTION_DAYS)
+
+
+def _expired(case: Case, cutoff: datetime) -> bool:
+    return (
+        case.status == CaseStatus.CLOSED
+        and case.closed_at is not None
+        and case.closed_at < cutoff
+        and not case.legal_hold
+        and case.purged_at is None
+    )
+
+
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Purge identity and free text of every case closed longer than ``RETENTION_DAYS``, not on hold.
+
+    Idempotent: a purged case is not purged again. Each case is purged in its own
+    transaction, re-checked under its row lock (a hold set or a reopening meanwhile
+    wins). Stored idempotent responses past their replay window go too. One
+    ``case.purge`` entry per case and one ``retention.purge_run`` entry per run, so the
+    trail shows the purge ran even when nothing was due. Returns the number purged.
+    """
+    now = now or timezone.now()
+    cutoff = retention_cutoff(now)
+    candidates = list(
+        Case.objects.filter(
+            status=CaseStatus.CLOSED, closed_at__lt=cutoff, legal_hold=False, purged_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    purged = 0
+    for case_id in candidates:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case_id)
+            if not _expired(case, cutoff):
+                continue
+            counts = erase_personal_data(case, now)
+            record(action="case.purge", actor=None, obj=case, detail=counts | {"retention_days": settings.RETENTION_DAYS})
+            purged += 1
+    with transaction.atomic():
+        # Stored first responses to POSTs may repeat identity (a new case's subject): past
+        # their replay window they serve nothing, and nothing else removes them.
+        idempotency_records, _detail = IdempotencyRecord.objects.filter(
+            created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+        ).delete()
+        record(
+            action="retention.purge_run",
+            actor=None,
+            object_type="retention",
+            detail={
+                "purged": purged,
+                "retention_days": settings.RETENTION_DAYS,
+                "idempotency_records_deleted": idempotency_records,
+            },
+        )
+    return purged
+
+
+@transaction.atomic
+def legal_hold_set(*, actor, case: Case, reason: str) -> Case:
+    """The auditor puts a case on legal hold: neither the purge nor erasure touches it until released."""
+    case = _locked(case)
+    if case.purged_at is not None:
+        raise Conflict(_("The identity and free text of this case are already erased."))
+    if case.legal_hold:
+        raise Conflict(_("The case is already on legal hold."))
+    case.legal_hold, case.legal_hold_since, case.legal_hold_reason = True, timezone.now(), reason
+    case.save(update_fields=["legal_hold", "legal_hold_since", "legal_hold_reason", "updated_at"])
+    record(action="case.legal_hold", actor=actor, obj=case, detail={"reason": reason})
+    return case
+
+
+@transaction.atomic
+def legal_hold_release(*, actor, case: Case) -> Case:
+    """The auditor releases a legal hold; a case past retention is purged at the next run."""
+    case = _locked(case)
+    if not case.legal_hold:
+        raise Conflict(_("The case is not on legal hold."))
+    reason = case.legal_hold_reason
+    case.legal_hold, case.legal_hold_since, case.legal_hold_reason = False, None, ""
+    case.save(update_fields=["legal_hold", "legal_hold_since", "legal_hold_reason", "updated_at"])
+    record(action="case.legal_hold_release", actor=actor, obj=case, detail={"reason": reason})
+    return case
