@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("partners.api.urls")),
     path("api/v1/", include("referrals.api.urls")),
+    path("api/v1/", include("coalition.events.api.urls")),
 ]
 
 handler400 = "coalition.api.handlers.bad_request"
