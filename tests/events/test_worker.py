@@ -141,32 +141,6 @@ def test_sending_a_referral_enqueues_its_delivery_in_the_same_transaction(flow, 
 
 # --- real processes and connections (PostgreSQL) -----------------------------------------------
 
-
-@pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_detecting_at_once_fire_one_overdue_event(flow):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-    flow.sent_referral()
-    later = timezone.now() + timedelta(hours=5)
-    barrier, fired = threading.Barrier(2), []
-
-    def detect():
-        try:
-            barrier.wait()
-            fired.append(jobs.detect_overdue(later))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=detect) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(fired) == [0, 1]
-    assert len(overdue_events()) == 1
-
-
 def _start_worker(log):
     db = connection.settings_dict
     env = os.environ | {
@@ -194,52 +168,80 @@ def _wait_for(condition, seconds):
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_delivery_interrupted_by_killing_the_worker_is_delivered_after_restart(flow, personas, tmp_path, settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a worker process on the same database (PostgreSQL)")
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    arrived, requests = threading.Event(), []
+class TestWithRealProcessesOnPostgreSQL:
+    """Committed data, real parallel connections and a worker process: PostgreSQL only."""
 
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            requests.append(self.headers["webhook-id"])
-            if len(requests) == 1:
-                arrived.set()
-                time.sleep(1.5)  # the worker is killed while it waits for this answer
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    @pytest.fixture(autouse=True)
+    def _postgres_only(self):
+        if connection.vendor != "postgresql":
+            pytest.skip("needs real parallel connections and a worker process (PostgreSQL)")
 
-        def log_message(self, *args):
-            pass
-
-    log = (tmp_path / "worker.log").open("w")
-    with serving(Receiver) as base:
-        WebhookEndpoint.objects.create(
-            organisation=personas["caseworker"].organisation, url=f"{base}/hook", secret=new_webhook_secret()
-        )
+    def test_two_workers_detecting_at_once_fire_one_overdue_event(self, flow):
         flow.sent_referral()
-        delivery = WebhookDelivery.objects.get()
+        later = timezone.now() + timedelta(hours=5)
+        barrier, fired = threading.Barrier(2), []
 
-        first = _start_worker(log)
-        try:
-            assert arrived.wait(20), (tmp_path / "worker.log").read_text()
-            first.send_signal(signal.SIGKILL)
-        finally:
-            first.wait(10)
-        delivery.refresh_from_db()
-        assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0  # nothing was recorded
+        def detect():
+            try:
+                barrier.wait()
+                fired.append(jobs.detect_overdue(later))
+            finally:
+                connections.close_all()
 
-        second = _start_worker(log)
-        try:
-            delivered = _wait_for(
-                lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SUCCEEDED).exists(), 25
+        threads = [threading.Thread(target=detect) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(fired) == [0, 1]
+        assert len(overdue_events()) == 1
+
+    def test_a_delivery_interrupted_by_killing_the_worker_is_delivered_after_restart(
+        self, flow, personas, tmp_path, settings
+    ):
+        settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+        arrived, requests = threading.Event(), []
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                requests.append(self.headers["webhook-id"])
+                if len(requests) == 1:
+                    arrived.set()
+                    time.sleep(1.5)  # the worker is killed while it waits for this answer
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        log = (tmp_path / "worker.log").open("w")
+        with serving(Receiver) as base:
+            WebhookEndpoint.objects.create(
+                organisation=personas["caseworker"].organisation, url=f"{base}/hook", secret=new_webhook_secret()
             )
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(10)
-    assert delivered, (tmp_path / "worker.log").read_text()
-    assert requests == [str(delivery.event.id)] * 2  # the same webhook-id: the receiver can dedupe
-    delivery.refresh_from_db()
-    assert delivery.attempts == 1
+            flow.sent_referral()
+            delivery = WebhookDelivery.objects.get()
+
+            first = _start_worker(log)
+            try:
+                assert arrived.wait(20), (tmp_path / "worker.log").read_text()
+                first.send_signal(signal.SIGKILL)
+            finally:
+                first.wait(10)
+            delivery.refresh_from_db()
+            assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0  # nothing was recorded
+
+            second = _start_worker(log)
+            try:
+                delivered = _wait_for(
+                    lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SUCCEEDED).exists(), 25
+                )
+            finally:
+                second.send_signal(signal.SIGTERM)
+                second.wait(10)
+        assert delivered, (tmp_path / "worker.log").read_text()
+        assert requests == [str(delivery.event.id)] * 2  # the same webhook-id: the receiver can dedupe
+        delivery.refresh_from_db()
+        assert delivery.attempts == 1
