@@ -89,7 +89,9 @@ def test_the_feed_carries_no_personal_data(flow, personas):
             assert value not in content
 
 
-@pytest.mark.parametrize("query", [{"after": "-1"}, {"after": "abc"}, {"after": "1" * 19}, {"limit": "0"}, {"limit": "501"}])
+@pytest.mark.parametrize(
+    "query", [{"after": "-1"}, {"after": "abc"}, {"after": "1" * 19}, {"limit": "0"}, {"limit": "501"}]
+)
 def test_a_malformed_cursor_or_limit_is_bad_input(personas, query):
     response = personas["caseworker"].client.get(FEED, query)
     assert response.status_code == 400
