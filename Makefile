@@ -18,10 +18,12 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 
 install: $(STAMP)
 
-## Run the service with the demo coalition on SQLite at http://127.0.0.1:8000
+## Run the service with the demo coalition on SQLite at http://127.0.0.1:8000, with the background worker beside it
 run: $(STAMP)
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py run_worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Run the whole suite (PostgreSQL when reachable, else SQLite; DATABASE_URL decides if set)

@@ -417,3 +417,22 @@ if OVERSIGHT_IDLE_DAYS < 1:
 RETENTION_DAYS = _positive_int("RETENTION_DAYS", 730)
 if RETENTION_DAYS < 1:  # 0 would purge every case the moment it closes
     raise ImproperlyConfigured("RETENTION_DAYS must be at least 1.")
+# --- Events, webhooks and the worker ---------------------------------------------------
+# Tasks are rows in this database (django-tasks-db), written in the enqueuing
+# transaction: the transactional outbox. `python manage.py run_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Allow webhook targets on loopback, private, link-local and metadata addresses, and
+# plain http: for local testing only.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Seconds to connect to, send to and hear from a webhook receiver.
+WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+if not 1 <= WEBHOOK_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be between 1 and 60.")
+# After a secret rotation, the previous secret keeps signing alongside the new one this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = _positive_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+# How often the worker re-enqueues due deliveries whose task was lost (a killed worker).
+WEBHOOK_SWEEP_SECONDS = _positive_int("WEBHOOK_SWEEP_SECONDS", 60)
+if WEBHOOK_SWEEP_SECONDS < 1:
+    raise ImproperlyConfigured("WEBHOOK_SWEEP_SECONDS must be at least 1.")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EventTypeEnum"] = "coalition.events.api.serializers.EVENT_TYPE_CHOICES"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "coalition.events.models.DeliveryStatus"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("referrals.api.urls")),
     path("api/v1/", include("coalition.oversight.api.urls")),
     path("api/v1/", include("coalition.audit.api.urls")),
+    path("api/v1/", include("coalition.events.api.urls")),
 ]
 
 if settings.BENCH_MODE:  # the benchmark's framework floor; never mounted in production

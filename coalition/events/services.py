@@ -6,15 +6,24 @@ first, so events are numbered in the order their transactions commit.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 
-from coalition.audit.services import lock_chain
+from coalition.api.problems import Conflict
+from coalition.audit.services import lock_chain, record
 
-from .models import Event, EventAudience
+from .models import DeliveryStatus, Event, EventAudience, WebhookDelivery, WebhookEndpoint
+from .targets import TargetRefused, check_target
 
 EVENT_TYPES = (
     "referral.sent",
@@ -63,3 +72,116 @@ def emit(
 
         schedule_deliveries(event)
     return event
+
+
+# --- webhook endpoints (an org admin's, of its own organisation) --------------------------
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _checked_url(url: str) -> str:
+    try:
+        check_target(url)
+    except TargetRefused as refusal:
+        raise ValidationError({"url": [refusal.message]}, code=refusal.code) from None
+    return url
+
+
+def _checked_event_types(event_types: Iterable[str]) -> list[str]:
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        raise ValidationError({"event_types": [_("Unknown event type.")]})
+    return sorted(set(event_types))
+
+
+@transaction.atomic
+def webhook_create(
+    *, actor, url: str, event_types: Iterable[str] = (), active: bool = True, description: str = ""
+) -> NewSecret:
+    """Register an endpoint for the actor's organisation; its secret exists only in the return value."""
+    secret = new_webhook_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=actor.organisation,
+        url=_checked_url(url),
+        event_types=_checked_event_types(event_types),
+        active=active,
+        description=description,
+        secret=secret,
+        created_by=actor if getattr(actor, "api_key", None) is None else None,
+    )
+    record(action="webhook.create", actor=actor, obj=endpoint,
+           detail={"event_types": endpoint.event_types, "active": endpoint.active})
+    return NewSecret(endpoint=endpoint, secret=secret)
+
+
+@transaction.atomic
+def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
+    """Change URL, description, subscribed types or the active flag; re-activating clears a 410's mark."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    changed = sorted(data)
+    if "url" in data:
+        endpoint.url = _checked_url(data["url"])
+    if "event_types" in data:
+        endpoint.event_types = _checked_event_types(data["event_types"])
+    if "description" in data:
+        endpoint.description = data["description"]
+    if "active" in data:
+        if data["active"] and not endpoint.active:
+            endpoint.disabled_reason = ""
+        endpoint.active = data["active"]
+    endpoint.save()
+    record(action="webhook.update", actor=actor, obj=endpoint, detail={"fields": changed, "active": endpoint.active})
+    return endpoint
+
+
+@transaction.atomic
+def webhook_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint with its delivery log; pending deliveries are dropped."""
+    record(action="webhook.delete", actor=actor, obj=endpoint)
+    endpoint.delete()
+
+
+@transaction.atomic
+def webhook_rotate_secret(*, actor, endpoint: WebhookEndpoint) -> NewSecret:
+    """A new secret; the current one keeps signing alongside it for ``WEBHOOK_SECRET_OVERLAP_HOURS``."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    secret = new_webhook_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    endpoint.secret = secret
+    endpoint.save()
+    record(action="webhook.rotate_secret", actor=actor, obj=endpoint,
+           detail={"overlap_hours": settings.WEBHOOK_SECRET_OVERLAP_HOURS})
+    return NewSecret(endpoint=endpoint, secret=secret)
+
+
+@transaction.atomic
+def webhook_redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again now, whatever its outcome so far, with a fresh retry schedule.
+
+    The ``webhook-id`` stays the event id, so a receiver that already has it can ignore it.
+    """
+    from .webhooks import enqueue_delivery
+
+    delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    if not delivery.endpoint.active:
+        raise Conflict(_("This endpoint is not active: activate it first."))
+    if delivery.locked_until is not None and delivery.locked_until > timezone.now():
+        raise Conflict(_("This delivery is being sent right now."))
+    delivery.status = DeliveryStatus.PENDING
+    delivery.failures = 0
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["status", "failures", "next_attempt_at"])
+    record(action="webhook.redeliver", actor=actor, obj=delivery, organisation_id=delivery.endpoint.organisation_id,
+           detail={"endpoint": str(delivery.endpoint_id)})
+    enqueue_delivery(delivery)
+    return delivery

@@ -1,6 +1,246 @@
-"""Webhook deliveries (filled in by the integration work)."""
+"""Webhook deliveries: created with the event (the outbox), sent by the worker, at least once.
+
+Each event an organisation is party to becomes one ``WebhookDelivery`` per active
+endpoint of that organisation subscribed to its type, in the event's own
+transaction, together with the task that will send it (the database task backend
+writes its row in the same transaction). The delivery row is the truth: a lost or
+killed task is made good by the periodic sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from coalition.audit.services import record
+
+from .models import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .targets import TargetRefused, check_target
+
+logger = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd, ... failed attempt: about three days in all, then the delivery fails.
+RETRY_SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=24),
+)
+# A receiver's Retry-After is honoured up to this long.
+MAX_RETRY_AFTER = timedelta(hours=24)
+USER_AGENT = "coalition-referral-network-webhooks/1"
 
 
-def schedule_deliveries(event) -> None:
-    """Create one delivery per active endpoint subscribed to ``event``'s type."""
-    return None
+def schedule_deliveries(event: Event) -> list[WebhookDelivery]:
+    """Create one delivery per active endpoint subscribed to ``event``'s type, and enqueue it."""
+    if not event.organisations:
+        return []
+    endpoints = WebhookEndpoint.objects.filter(organisation_id__in=event.organisations, active=True).only(
+        "id", "event_types"
+    )
+    now = timezone.now()
+    deliveries = [
+        WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
+        for endpoint in endpoints
+        if endpoint.subscribes_to(event.type)
+    ]
+    if deliveries:
+        WebhookDelivery.objects.bulk_create(deliveries)
+        for delivery in deliveries:
+            enqueue_delivery(delivery)
+    return deliveries
+
+
+def enqueue_delivery(delivery: WebhookDelivery, run_after: datetime | None = None) -> None:
+    """Queue the task that sends ``delivery`` (in the caller's transaction, with the database backend)."""
+    from .tasks import deliver_webhook
+
+    task = deliver_webhook.using(run_after=run_after) if run_after and run_after > timezone.now() else deliver_webhook
+    task.enqueue(str(delivery.pk))
+
+
+# --- the body and its signature ------------------------------------------------------
+
+
+def event_body(event: Event) -> dict:
+    """What a webhook carries: type, time and ids, never personal data (the feed's item, enveloped)."""
+    data = dict(event.data or {})
+    data |= {
+        "id": str(event.id),
+        "seq": event.seq,
+        "case": str(event.case) if event.case else None,
+        "referral": str(event.referral) if event.referral else None,
+        "organisations": list(event.organisations),
+    }
+    return {"type": event.type, "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"), "data": data}
+
+
+def signed_headers(endpoint: WebhookEndpoint, *, msg_id: str, body: str, at: datetime) -> dict[str, str]:
+    """Standard Webhooks headers; during a rotation's overlap, one signature per valid secret."""
+    signatures = [Webhook(secret).sign(msg_id, at, body) for secret in endpoint.signing_secrets(at)]
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": " ".join(signatures),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+def lease_duration() -> timedelta:
+    """Longer than any attempt can take (httpx's timeout applies to each phase)."""
+    return timedelta(seconds=4 * settings.WEBHOOK_TIMEOUT_SECONDS + 5)
+
+
+def _claim(delivery_id) -> bool:
+    now = timezone.now()
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=now + lease_duration())
+    )
+    return claimed == 1
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        wait = timedelta(seconds=int(value[:9]))
+    else:
+        try:
+            wait = parsedate_to_datetime(value) - timezone.now()
+        except (TypeError, ValueError):
+            return None
+    return max(timedelta(0), min(wait, MAX_RETRY_AFTER))
+
+
+def _post(endpoint: WebhookEndpoint, event: Event) -> tuple[int | None, str, timedelta | None]:
+    """One attempt: (status code, error class, Retry-After). Never raises for the receiver's faults."""
+    try:
+        check_target(endpoint.url)
+    except TargetRefused:
+        return None, "refused_target", None
+    body = json.dumps(event_body(event), separators=(",", ":"), sort_keys=True)
+    headers = signed_headers(endpoint, msg_id=str(event.id), body=body, at=timezone.now())
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            response = client.post(endpoint.url, content=body.encode(), headers=headers)
+    except httpx.TimeoutException:
+        return None, "timeout", None
+    except httpx.ConnectError:
+        return None, "connect_error", None
+    except httpx.HTTPError:
+        return None, "http_error", None
+    if response.is_redirect:
+        return response.status_code, "redirect", None
+    if response.status_code in (429, 503):
+        return response.status_code, "", _retry_after(response)
+    return response.status_code, "", None
+
+
+def deliver(delivery_id) -> str | None:
+    """Send one due delivery once and record the attempt; returns its status, or None if not due.
+
+    Safe to call twice at once: only the caller that claims the lease sends.
+    """
+    if not _claim(delivery_id):
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    endpoint, event = delivery.endpoint, delivery.event
+    if not endpoint.active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.DISABLED, locked_until=None, next_attempt_at=None
+        )
+        return DeliveryStatus.DISABLED
+    started = time.monotonic()
+    status_code, error, retry_after = _post(endpoint, event)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _settle(delivery, status_code=status_code, error=error, retry_after=retry_after, duration_ms=duration_ms)
+
+
+@transaction.atomic
+def _settle(delivery, *, status_code, error, retry_after, duration_ms) -> str:
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    manual = delivery.failures == 0 and delivery.attempts > 0 and delivery.status == DeliveryStatus.PENDING
+    WebhookAttempt.objects.create(
+        delivery=delivery, at=now, status_code=status_code, duration_ms=duration_ms, error=error, manual=manual
+    )
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.locked_until = None
+    if status_code is not None and 200 <= status_code < 300 and not error:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, now, None
+    elif status_code == 410:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DISABLED, None
+        _disable_gone_endpoint(delivery.endpoint)
+    else:
+        delivery.failures += 1
+        if delivery.failures > len(RETRY_SCHEDULE):
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        else:
+            wait = RETRY_SCHEDULE[delivery.failures - 1]
+            delivery.next_attempt_at = now + max(wait, retry_after or timedelta(0))
+    delivery.save()
+    logger.info(
+        "webhook attempt",
+        extra={
+            "delivery": str(delivery.pk),
+            "status_code": status_code,
+            "error": error,
+            "duration_ms": duration_ms,
+            "outcome": delivery.status,
+        },
+    )
+    if delivery.status == DeliveryStatus.PENDING:
+        enqueue_delivery(delivery, run_after=delivery.next_attempt_at)
+    return delivery.status
+
+
+def _disable_gone_endpoint(endpoint: WebhookEndpoint) -> None:
+    """A 410 Gone: the receiver asks us to stop. Its other pending deliveries stop too."""
+    updated = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(active=False, disabled_reason="gone")
+    WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).exclude(
+        locked_until__gt=timezone.now()
+    ).update(status=DeliveryStatus.DISABLED, next_attempt_at=None)
+    if updated:
+        record(
+            action="webhook.disable", actor=None, obj=endpoint, organisation_id=endpoint.organisation_id,
+            detail={"reason": "gone"},
+        )
+
+
+def sweep_due_deliveries(*, grace: timedelta | None = None, limit: int = 500) -> int:
+    """Re-enqueue pending deliveries overdue by more than ``grace`` and not leased: lost tasks."""
+    now = timezone.now()
+    grace = grace if grace is not None else timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS)
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        enqueue_delivery(WebhookDelivery(pk=pk))
+    return len(due)

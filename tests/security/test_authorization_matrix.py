@@ -263,6 +263,32 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "referral": _referral,
     "exception": _exception,
 }
+# --- events: webhook endpoints and their deliveries (coalition/events) ----------------------
+
+
+def _webhook_of(organisation: Organisation):
+    """An endpoint of ``organisation`` on a public address (an IP literal: no DNS needed)."""
+    from coalition.events.models import WebhookEndpoint
+    from coalition.events.services import new_webhook_secret
+
+    return WebhookEndpoint.objects.create(
+        organisation=organisation, url="https://93.184.216.34/hook", secret=new_webhook_secret()
+    )
+
+
+def _webhook_delivery(owner: Organisation, _counterpart: Organisation, state: dict) -> dict[str, Any]:
+    """A failed delivery of one of ``owner``'s events to one of its endpoints."""
+    from coalition.events.models import DeliveryStatus, Event, WebhookDelivery
+
+    endpoint = _webhook_of(owner)
+    event = Event.objects.create(type="referral.sent", organisations=[str(owner.pk)])
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=DeliveryStatus.FAILED, attempts=10)
+    return {"id": endpoint.pk, "delivery_id": delivery.pk}
+
+
+OBJECT_BUILDERS |= {"webhook": _with_fields(_webhook_of), "webhook_delivery": _webhook_delivery}
+
+
 # The states a builder can bring its object to (directory objects take any field values).
 STATES: dict[str, dict[str, set[str]]] = {
     "case": {"status": {CaseStatus.OPEN, CaseStatus.CLOSED}},

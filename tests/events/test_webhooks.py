@@ -1,0 +1,351 @@
+"""Webhooks: safe targets, Standard Webhooks signatures, retries, 410, Retry-After, no redirects, the log."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from coalition.audit.models import AuditEntry
+from coalition.events import targets, webhooks
+from coalition.events.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from coalition.events.tasks import deliver_webhook
+from tests.events.receivers import Scripted, flow, load_example_receiver, local_targets, serving  # noqa: F401
+from tests.referrals.conftest import CHILD
+
+WEBHOOKS = "/api/v1/webhooks/"
+
+
+def register(personas, url, persona="org_admin", **extra):
+    response = personas[persona].client.post(WEBHOOKS, {"url": url} | extra, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def deliver_due(moved_by=timedelta(0)):
+    """Run every pending delivery as if ``moved_by`` had passed: the worker's task, called directly."""
+    statuses = []
+    for delivery in WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by("event__seq"):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - moved_by)
+        statuses.append(deliver_webhook.call(str(delivery.pk)))
+    return statuses
+
+
+# --- where webhooks may go -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.20.30.40/hook",
+        "https://192.168.1.5/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://100.64.0.1/hook",
+        "https://internal.example/hook",  # resolves to loopback (see the fixture)
+    ],
+)
+def test_targets_on_loopback_private_link_local_or_metadata_addresses_are_refused(personas, monkeypatch, url):
+    real = targets.resolve
+    monkeypatch.setattr(
+        targets, "resolve", lambda host, port: ["127.0.0.1"] if host == "internal.example" else real(host, port)
+    )
+    response = personas["org_admin"].client.post(WEBHOOKS, {"url": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["pointer"] == "#/url"
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_plain_http_and_credentials_in_the_url_are_refused(personas):
+    for url in ("http://93.184.216.34/hook", "https://user:pw@93.184.216.34/hook"):
+        assert personas["org_admin"].client.post(WEBHOOKS, {"url": url}, format="json").status_code == 400
+
+
+def test_a_public_https_target_is_accepted_and_the_setting_allows_local_ones(personas, settings):
+    register(personas, "https://93.184.216.34/hook")
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    register(personas, "http://127.0.0.1:9/hook")
+    assert WebhookEndpoint.objects.count() == 2
+
+
+def test_a_name_that_resolves_to_a_private_address_later_is_refused_at_delivery(flow, personas, monkeypatch):
+    monkeypatch.setattr(targets, "resolve", lambda host, port: ["93.184.216.34"])
+    register(personas, "https://partner.example/hook")
+    monkeypatch.setattr(targets, "resolve", lambda host, port: ["10.0.0.7"])
+    flow.sent_referral()
+    assert deliver_due() == [DeliveryStatus.PENDING]
+    delivery = WebhookDelivery.objects.get()
+    assert [a.error for a in delivery.attempt_log.all()] == ["refused_target"]
+    assert delivery.next_attempt_at > timezone.now()
+
+
+# --- the secret and the signature ---------------------------------------------------------------
+
+
+def test_the_secret_is_shown_once_and_stored_encrypted(personas):
+    created = register(personas, "https://93.184.216.34/hook")
+    assert created["secret"].startswith("whsec_")
+    shown = personas["org_admin"].client.get(f"{WEBHOOKS}{created['id']}/").json()
+    assert "secret" not in shown
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM events_webhookendpoint")
+        (stored,) = cursor.fetchone()
+    assert created["secret"] not in stored
+    entry = AuditEntry.objects.get(action="webhook.create")
+    assert created["secret"] not in json.dumps(entry.detail)
+
+
+def test_the_example_receiver_verifies_each_delivery_and_no_body_names_the_young_person(
+    flow, personas, local_targets
+):
+    receiver = load_example_receiver()
+    received = []
+    # The secret comes with the registration: register, then serve and point the endpoint at the server.
+    created = register(personas, "http://127.0.0.1:1/placeholder")
+    secret = created["secret"]
+    with serving(receiver.make_handler(secret, received.append)) as base:
+        personas["org_admin"].client.patch(f"{WEBHOOKS}{created['id']}/", {"url": f"{base}/hook"}, format="json")
+        _case, referral = flow.sent_referral()
+        flow.act(referral["id"], "accept", "recipient_caseworker")
+        assert deliver_due() == [DeliveryStatus.SUCCEEDED, DeliveryStatus.SUCCEEDED]
+
+    assert [event["type"] for event in received] == ["referral.sent", "referral.accepted"]
+    assert {event["data"]["referral"] for event in received} == {referral["id"]}
+    body = json.dumps(received)
+    for value in (CHILD["given_name"], CHILD["family_name"], CHILD["date_of_birth"], CHILD["safe_contact"]):
+        assert value not in body
+
+
+def test_a_forged_or_stale_delivery_is_refused_by_the_example_receiver():
+    receiver = load_example_receiver()
+    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = json.dumps({"type": "referral.sent", "data": {"id": "e1"}})
+    now = timezone.now()
+    good = {
+        "webhook-id": "e1",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign("e1", now, body),
+    }
+    assert receiver.verify(secret, body.encode(), good)["type"] == "referral.sent"
+    with pytest.raises(Exception, match="signature"):
+        receiver.verify(secret, body.replace("sent", "accepted").encode(), good)
+    old = now - timedelta(minutes=10)
+    stale = good | {
+        "webhook-timestamp": str(int(old.timestamp())),
+        "webhook-signature": Webhook(secret).sign("e1", old, body),
+    }
+    with pytest.raises(Exception, match="too old"):
+        receiver.verify(secret, body.encode(), stale)
+
+
+def test_during_a_rotation_both_secrets_verify_and_after_the_overlap_only_the_new_one(flow, personas, local_targets):
+    script = Scripted((204, {}), (204, {}))
+    with serving(script.handler()) as base:
+        created = register(personas, f"{base}/hook")
+        rotated = personas["org_admin"].client.post(f"{WEBHOOKS}{created['id']}/rotate-secret/", format="json").json()
+        assert rotated["secret"] != created["secret"] and rotated["previous_secret_expires_at"]
+        flow.sent_referral()
+        deliver_due()
+        WebhookEndpoint.objects.update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
+        flow.sent_referral()
+        deliver_due()
+
+    during, after = script.requests
+    assert len(during["headers"]["webhook-signature"].split(" ")) == 2
+    for secret in (created["secret"], rotated["secret"]):
+        Webhook(secret).verify(during["body"], during["headers"])
+    Webhook(rotated["secret"]).verify(after["body"], after["headers"])
+    with pytest.raises(Exception, match="signature"):
+        Webhook(created["secret"]).verify(after["body"], after["headers"])
+
+
+# --- retries, duplicates, 410, Retry-After, redirects ---------------------------------------------
+
+
+def test_a_receiver_failing_five_times_then_succeeding_accepts_each_event_exactly_once(flow, personas, local_targets):
+    receiver = load_example_receiver()
+    accepted, failures_left = [], {"n": 5}
+
+    def handle(event):
+        if failures_left["n"]:
+            failures_left["n"] -= 1
+            raise RuntimeError("receiver down")
+        accepted.append(event["data"]["id"])
+
+    created = register(personas, "http://127.0.0.1:1/placeholder")
+    with serving(receiver.make_handler(created["secret"], handle)) as base:
+        personas["org_admin"].client.patch(f"{WEBHOOKS}{created['id']}/", {"url": f"{base}/hook"}, format="json")
+        _case, referral = flow.sent_referral()
+        flow.act(referral["id"], "acknowledge", "recipient_caseworker")
+        rounds = 0
+        while WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+            deliver_due(moved_by=timedelta(days=1))
+            rounds += 1
+            assert rounds < 10
+        # A manual redelivery of each sends the same webhook-id again: the receiver skips it.
+        for delivery in WebhookDelivery.objects.all():
+            url = f"{WEBHOOKS}{created['id']}/deliveries/{delivery.pk}/redeliver/"
+            assert personas["org_admin"].client.post(url, format="json").status_code == 202
+        deliver_due()
+
+    event_ids = sorted(str(d.event.id) for d in WebhookDelivery.objects.select_related("event"))
+    assert sorted(accepted) == event_ids and len(accepted) == 2
+    assert sum(d.attempts for d in WebhookDelivery.objects.all()) == 5 + 2 + 2
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
+
+
+def test_the_retry_schedule_lasts_about_three_days_then_the_delivery_fails(flow, personas, local_targets):
+    assert timedelta(days=2.5) < sum(webhooks.RETRY_SCHEDULE, timedelta()) < timedelta(days=3.5)
+    script = Scripted(*[(500, {})] * 20)
+    with serving(script.handler()) as base:
+        register(personas, f"{base}/hook")
+        flow.sent_referral()
+        waits = []
+        while WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+            before = timezone.now()
+            deliver_due(moved_by=timedelta(days=1))
+            delivery = WebhookDelivery.objects.get()
+            if delivery.next_attempt_at:
+                waits.append(delivery.next_attempt_at - before)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == len(webhooks.RETRY_SCHEDULE) + 1
+    assert [round(w.total_seconds() / 5) * 5 for w in waits[:2]] == [5, 300]
+    assert len(script.requests) == delivery.attempts
+    headers = {r["headers"]["webhook-id"] for r in script.requests}
+    assert headers == {str(delivery.event.id)}  # the same id on every attempt
+
+
+def test_a_410_disables_the_endpoint_and_stops_its_other_deliveries(flow, personas, local_targets):
+    script = Scripted((410, {}))
+    with serving(script.handler()) as base:
+        created = register(personas, f"{base}/hook")
+        flow.sent_referral()
+        flow.sent_referral()
+        first = WebhookDelivery.objects.order_by("event__seq").first()
+        assert deliver_webhook.call(str(first.pk)) == DeliveryStatus.DISABLED
+        assert deliver_due() == []
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.active is False and endpoint.disabled_reason == "gone"
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DISABLED}
+    assert len(script.requests) == 1
+    assert AuditEntry.objects.filter(action="webhook.disable", object_id=created["id"]).count() == 1
+    shown = personas["org_admin"].client.get(f"{WEBHOOKS}{created['id']}/").json()
+    assert shown["active"] is False and shown["disabled_reason"] == "gone"
+    flow.sent_referral()
+    assert WebhookDelivery.objects.count() == 2  # an inactive endpoint gets no new deliveries
+
+
+def test_retry_after_is_honoured(flow, personas, local_targets):
+    script = Scripted((429, {"Retry-After": "600"}), (503, {"Retry-After": "999999999"}))
+    with serving(script.handler()) as base:
+        register(personas, f"{base}/hook")
+        flow.sent_referral()
+        before = timezone.now()
+        deliver_due()
+        delivery = WebhookDelivery.objects.get()
+        assert timedelta(seconds=599) < delivery.next_attempt_at - before < timedelta(seconds=610)
+        before = timezone.now()
+        deliver_due(moved_by=timedelta(seconds=600))
+        delivery.refresh_from_db()
+        waited = delivery.next_attempt_at - before
+        assert timedelta(hours=23) < waited <= webhooks.MAX_RETRY_AFTER + timedelta(seconds=5)
+    assert [a.status_code for a in delivery.attempt_log.all()] == [429, 503]
+
+
+def test_redirects_are_not_followed(flow, personas, local_targets):
+    elsewhere = Scripted()
+    with serving(elsewhere.handler()) as other:
+        script = Scripted((307, {"Location": f"{other}/stolen"}))
+        with serving(script.handler()) as base:
+            register(personas, f"{base}/hook")
+            flow.sent_referral()
+            assert deliver_due() == [DeliveryStatus.PENDING]
+    assert elsewhere.requests == []
+    attempt = WebhookDelivery.objects.get().attempt_log.get()
+    assert (attempt.status_code, attempt.error) == (307, "redirect")
+
+
+def test_a_silent_receiver_times_out_and_is_retried(flow, personas, local_targets, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts connections, never answers
+    try:
+        register(personas, f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+        flow.sent_referral()
+        assert deliver_due() == [DeliveryStatus.PENDING]
+    finally:
+        listener.close()
+    assert WebhookDelivery.objects.get().attempt_log.get().error == "timeout"
+
+
+# --- which endpoints get which events; the log ---------------------------------------------------
+
+
+def test_only_active_endpoints_of_a_party_subscribed_to_the_type_get_a_delivery(flow, personas):
+    sent_only = register(personas, "https://93.184.216.34/sent", event_types=["referral.sent"])
+    every = register(personas, "https://93.184.216.34/all")
+    register(personas, "https://93.184.216.34/off", active=False)
+    outsider = register(personas, "https://93.184.216.34/outsider", persona="outsider_admin")
+    _case, referral = flow.sent_referral()
+    flow.act(referral["id"], "acknowledge", "recipient_caseworker")
+
+    by_endpoint = {}
+    for delivery in WebhookDelivery.objects.select_related("event").order_by("event__seq"):
+        by_endpoint.setdefault(str(delivery.endpoint_id), []).append(delivery.event.type)
+    assert by_endpoint == {
+        sent_only["id"]: ["referral.sent"],
+        every["id"]: ["referral.sent", "referral.acknowledged"],
+    }
+    assert outsider["id"] not in by_endpoint
+
+
+def test_an_unknown_event_type_is_refused(personas):
+    response = personas["org_admin"].client.post(
+        WEBHOOKS, {"url": "https://93.184.216.34/hook", "event_types": ["referral.exploded"]}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_the_org_admin_reads_each_attempt_in_the_delivery_log(
+    flow, personas, local_targets, django_assert_max_num_queries
+):
+    script = Scripted((500, {}), (204, {}))
+    with serving(script.handler()) as base:
+        created = register(personas, f"{base}/hook")
+        flow.sent_referral()
+        deliver_due()
+        deliver_due(moved_by=timedelta(minutes=1))
+    with django_assert_max_num_queries(12):
+        response = personas["org_admin"].client.get(f"{WEBHOOKS}{created['id']}/deliveries/")
+    [delivery] = response.json()["results"]
+    assert delivery["status"] == "succeeded" and delivery["attempts"] == 2
+    assert [(a["status_code"], a["error"]) for a in delivery["attempt_log"]] == [(500, ""), (204, "")]
+    assert all(a["duration_ms"] >= 0 for a in delivery["attempt_log"])
+    outsider = personas["outsider_admin"].client.get(f"{WEBHOOKS}{created['id']}/deliveries/")
+    assert outsider.status_code == 404
+
+
+def test_every_change_to_an_endpoint_is_audited(personas):
+    created = register(personas, "https://93.184.216.34/hook")
+    client = personas["org_admin"].client
+    client.patch(f"{WEBHOOKS}{created['id']}/", {"event_types": ["referral.sent"]}, format="json")
+    client.post(f"{WEBHOOKS}{created['id']}/rotate-secret/", format="json")
+    client.delete(f"{WEBHOOKS}{created['id']}/")
+    actions = list(AuditEntry.objects.filter(object_id=created["id"]).order_by("seq").values_list("action", flat=True))
+    assert actions == ["webhook.create", "webhook.update", "webhook.rotate_secret", "webhook.delete"]
+
+
+def test_redelivering_to_an_inactive_endpoint_is_a_conflict(flow, personas):
+    created = register(personas, "https://93.184.216.34/hook")
+    flow.sent_referral()
+    personas["org_admin"].client.patch(f"{WEBHOOKS}{created['id']}/", {"active": False}, format="json")
+    delivery = WebhookDelivery.objects.get()
+    response = personas["org_admin"].client.post(f"{WEBHOOKS}{created['id']}/deliveries/{delivery.pk}/redeliver/")
+    assert response.status_code == 409

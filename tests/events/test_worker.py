@@ -1,0 +1,247 @@
+"""The worker: overdue events once per deadline, periodic jobs run once, lost deliveries recovered."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from coalition.events import jobs
+from coalition.events.models import DeliveryStatus, Event, OverdueNotice, PeriodicJob, WebhookDelivery, WebhookEndpoint
+from coalition.events.services import new_webhook_secret
+from coalition.events.webhooks import sweep_due_deliveries
+from coalition.models import IdempotencyRecord
+from tests.events.receivers import flow, serving  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
+
+
+def overdue_events(referral_id=None):
+    events = Event.objects.filter(type="referral.overdue").order_by("seq")
+    return list(events.filter(referral=referral_id) if referral_id else events)
+
+
+# --- overdue detection ----------------------------------------------------------------------------
+
+
+def test_overdue_fires_once_per_referral_and_deadline(flow, orgs):
+    _case, referral = flow.sent_referral()  # urgent: acknowledge within 4 h, decide within 24 h
+    now = timezone.now()
+    assert jobs.detect_overdue(now + timedelta(hours=3)) == 0
+    assert jobs.detect_overdue(now + timedelta(hours=5)) == 1
+    assert jobs.detect_overdue(now + timedelta(hours=6)) == 0
+    assert jobs.detect_overdue(now + timedelta(hours=25)) == 1
+    assert jobs.detect_overdue(now + timedelta(hours=48)) == 0
+
+    events = overdue_events(referral["id"])
+    assert [e.data["deadline"] for e in events] == ["acknowledge", "decide"]
+    assert set(events[0].organisations) == {str(orgs["hotline-be"].pk), str(orgs["shelter-be"].pk)}
+    assert OverdueNotice.objects.count() == 2
+
+
+def test_a_referral_acknowledged_in_time_is_overdue_only_for_its_decision(flow):
+    _case, referral = flow.sent_referral()
+    flow.act(referral["id"], "acknowledge", "recipient_caseworker")
+    assert jobs.detect_overdue(timezone.now() + timedelta(hours=30)) == 1
+    assert [e.data["deadline"] for e in overdue_events(referral["id"])] == ["decide"]
+
+
+def test_a_referral_decided_in_time_is_never_overdue(flow):
+    _case, referral = flow.sent_referral()
+    flow.act(referral["id"], "accept", "recipient_caseworker")
+    assert jobs.detect_overdue(timezone.now() + timedelta(days=10)) == 0
+
+
+def test_the_overdue_event_reaches_the_feed_of_both_parties_only(flow, personas):
+    flow.sent_referral()
+    jobs.detect_overdue(timezone.now() + timedelta(hours=5))
+    for persona, count in (("caseworker", 1), ("recipient_caseworker", 1), ("outsider_caseworker", 0)):
+        body = personas[persona].client.get("/api/v1/events/", {"limit": 500}).json()
+        assert [e["type"] for e in body["results"]].count("referral.overdue") == count, persona
+
+
+# --- periodic jobs and housekeeping -----------------------------------------------------------
+
+
+@pytest.fixture
+def no_purge(monkeypatch):
+    """The retention purge is another part's command: keep it out of these tests."""
+    monkeypatch.setattr(jobs, "JOBS", tuple(job for job in jobs.JOBS if job.name != "purge_expired"))
+
+
+def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
+    settings.WEBHOOK_SWEEP_SECONDS = 60
+    now = timezone.now()
+    assert jobs.run_due_jobs(now) == ["detect_overdue", "sweep_deliveries", "expire_idempotency_keys"]
+    assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
+    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", "sweep_deliveries"]
+    assert PeriodicJob.objects.get(name="detect_overdue").last_run_at == now + timedelta(minutes=2)
+
+
+def test_a_failing_job_does_not_stop_the_others(no_purge, monkeypatch):
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "JOBS", (jobs.Job("broken", lambda: timedelta(minutes=1), broken), *jobs.JOBS))
+    assert "detect_overdue" in jobs.run_due_jobs()
+
+
+def test_idempotency_keys_older_than_the_setting_expire(orgs, settings):
+    settings.IDEMPOTENCY_KEY_HOURS = 24
+    now = timezone.now()
+    for key, age in (("old", 25), ("young", 23)):
+        IdempotencyRecord.objects.create(
+            organisation=orgs["hotline-be"], key=key, request_digest="0" * 64, created_at=now - timedelta(hours=age)
+        )
+    assert jobs.expire_idempotency_keys(now) == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]
+
+
+def _pending_delivery(orgs, **fields):
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=orgs["hotline-be"], url="https://93.184.216.34/hook", secret=new_webhook_secret()
+    )
+    event = Event.objects.create(type="referral.sent", organisations=[str(orgs["hotline-be"].pk)])
+    return WebhookDelivery.objects.create(endpoint=endpoint, event=event, **fields)
+
+
+def test_the_sweep_re_enqueues_due_deliveries_whose_task_was_lost(orgs, settings):
+    settings.WEBHOOK_SWEEP_SECONDS = 60
+    now = timezone.now()
+    lost = _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=5))
+    _pending_delivery(orgs, next_attempt_at=now)  # its task is still on its way
+    _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=5), locked_until=now + timedelta(seconds=20))
+    _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=5), status=DeliveryStatus.SUCCEEDED)
+    before = DBTaskResult.objects.count()
+    assert sweep_due_deliveries() == 1
+    task = DBTaskResult.objects.order_by("-enqueued_at").first()
+    assert DBTaskResult.objects.count() == before + 1 and task.args_kwargs["args"] == [str(lost.pk)]
+
+
+def test_sending_a_referral_enqueues_its_delivery_in_the_same_transaction(flow, personas):
+    WebhookEndpoint.objects.create(
+        organisation=personas["caseworker"].organisation, url="https://93.184.216.34/hook", secret=new_webhook_secret()
+    )
+    before = DBTaskResult.objects.count()
+    flow.sent_referral()
+    delivery = WebhookDelivery.objects.get()
+    assert DBTaskResult.objects.count() == before + 1
+    assert DBTaskResult.objects.order_by("-enqueued_at").first().args_kwargs["args"] == [str(delivery.pk)]
+
+
+# --- real processes and connections (PostgreSQL) -----------------------------------------------
+
+def _start_worker(log):
+    db = connection.settings_dict
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "WEBHOOK_TIMEOUT_SECONDS": "2",
+        "WEBHOOK_SWEEP_SECONDS": "1",
+        "LOG_FORMAT": "plain",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--interval", "0.2", "--tick", "0.5"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+class TestWithRealProcessesOnPostgreSQL:
+    """Committed data, real parallel connections and a worker process: PostgreSQL only."""
+
+    @pytest.fixture(autouse=True)
+    def _postgres_only(self):
+        if connection.vendor != "postgresql":
+            pytest.skip("needs real parallel connections and a worker process (PostgreSQL)")
+
+    def test_two_workers_detecting_at_once_fire_one_overdue_event(self, flow):
+        flow.sent_referral()
+        later = timezone.now() + timedelta(hours=5)
+        barrier, fired = threading.Barrier(2), []
+
+        def detect():
+            try:
+                barrier.wait()
+                fired.append(jobs.detect_overdue(later))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=detect) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(fired) == [0, 1]
+        assert len(overdue_events()) == 1
+
+    def test_a_delivery_interrupted_by_killing_the_worker_is_delivered_after_restart(
+        self, flow, personas, tmp_path, settings
+    ):
+        settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+        arrived, requests = threading.Event(), []
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                requests.append(self.headers["webhook-id"])
+                if len(requests) == 1:
+                    arrived.set()
+                    time.sleep(1.5)  # the worker is killed while it waits for this answer
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        log = (tmp_path / "worker.log").open("w")
+        with serving(Receiver) as base:
+            WebhookEndpoint.objects.create(
+                organisation=personas["caseworker"].organisation, url=f"{base}/hook", secret=new_webhook_secret()
+            )
+            flow.sent_referral()
+            delivery = WebhookDelivery.objects.get()
+
+            first = _start_worker(log)
+            try:
+                assert arrived.wait(20), (tmp_path / "worker.log").read_text()
+                first.send_signal(signal.SIGKILL)
+            finally:
+                first.wait(10)
+            delivery.refresh_from_db()
+            assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0  # nothing was recorded
+
+            second = _start_worker(log)
+            try:
+                delivered = _wait_for(
+                    lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SUCCEEDED).exists(), 25
+                )
+            finally:
+                second.send_signal(signal.SIGTERM)
+                second.wait(10)
+        assert delivered, (tmp_path / "worker.log").read_text()
+        assert requests == [str(delivery.event.id)] * 2  # the same webhook-id: the receiver can dedupe
+        delivery.refresh_from_db()
+        assert delivery.attempts == 1
