@@ -305,7 +305,7 @@ class Seeder:
         self.writer.add(Case, CASE_FIELDS, (
             case_id, "closed" if closed else "open", lead, _json([phenomenon]), rng.choice(REGIONS), opened,
             opener,
-            closed_at, "safe_and_supported" if closed else "", 1, closed_at or t,
+            closed_at, "safe_and_supported" if closed else "", 1, closed_at or t, False, "",
         ))
         if closed:
             self._audit("case.close", closed_at, lead, "case", case_id, case_id, {"outcome": "safe_and_supported"})
@@ -383,7 +383,7 @@ SUBJECT_FIELDS = ["case", "given_name", "family_name", "date_of_birth", "birth_y
 CONSENT_FIELDS = ["id", "case", "given_by", "method", "purposes", "recipients", "valid_from", "valid_until", "withdrawn_at",
                   "recorded_by_organisation", "created_at"]
 CASE_FIELDS = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "opened_by_organisation",
-               "closed_at", "outcome", "version", "updated_at"]
+               "closed_at", "outcome", "version", "updated_at", "legal_hold", "legal_hold_reason"]
 REFERRAL_FIELDS = ["id", "case", "sender", "recipient", "kind", "status", "phenomenon", "urgency", "requested_service",
                    "reason", "signals", "consent", "legal_basis", "legal_basis_justification", "age", "gender", "region",
                    "language", "acknowledge_due", "decide_due", "decline_reason_code", "decline_reason", "outcome_code",
