@@ -90,7 +90,7 @@ def test_the_feed_carries_no_personal_data(flow, personas):
 
 
 @pytest.mark.parametrize(
-    "query", [{"after": "-1"}, {"after": "abc"}, {"after": "1" * 19}, {"limit": "0"}, {"limit": "501"}]
+    "query", [{"after": "-1"}, {"after": "abc"}, {"after": "1" * 19}, {"after": ""}, {"limit": "0"}, {"limit": "501"}, {"limit": ""}]
 )
 def test_a_malformed_cursor_or_limit_is_bad_input(personas, query):
     response = personas["caseworker"].client.get(FEED, query)

@@ -32,7 +32,8 @@ class EventFeedView(CoalitionAPIView):
         tags=["events"],
     )
     def get(self, request):
-        query = s.EventFeedQuerySerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty "?limit=" from a form as "not given".
+        query = s.EventFeedQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         after, limit = int(query.validated_data["after"]), query.validated_data["limit"]
         events = selectors.events_after(request.user, after=after, limit=limit + 1)
