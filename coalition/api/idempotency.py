@@ -97,3 +97,10 @@ class IdempotencyMixin:
             else:
                 record.delete()
         return response
+
+
+def expire_idempotency_records(now=None) -> int:
+    """Forget keys (and their stored responses, which may repeat identity) older than ``IDEMPOTENCY_KEY_HOURS``."""
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)).delete()
+    return deleted

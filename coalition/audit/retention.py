@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import Conflict
-from coalition.models import IdempotencyRecord
+from coalition.api.idempotency import expire_idempotency_records
 from referrals.choices import CaseStatus
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
 
@@ -97,9 +97,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
     with transaction.atomic():
         # Stored first responses to POSTs may repeat identity (a new case's subject): past
         # their replay window they serve nothing, and nothing else removes them.
-        idempotency_records, _detail = IdempotencyRecord.objects.filter(
-            created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        ).delete()
+        idempotency_records = expire_idempotency_records(now)
         record(
             action="retention.purge_run",
             actor=None,

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from coalition.audit.services import record
 from coalition.context import bound_request_id
-from coalition.models import IdempotencyRecord
+from coalition.api.idempotency import expire_idempotency_records
 from referrals.choices import PENDING_REFERRAL_STATUSES, ReferralStatus
 from referrals.models import Referral
 
@@ -85,10 +85,7 @@ def detect_overdue(now: datetime | None = None) -> int:
 
 def expire_idempotency_keys(now: datetime | None = None) -> int:
     """Forget idempotency keys (and their stored responses) older than ``IDEMPOTENCY_KEY_HOURS``."""
-    now = now or timezone.now()
-    expiry = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expiry).delete()
-    return deleted
+    return expire_idempotency_records(now)
 
 
 def purge_expired() -> bool:
