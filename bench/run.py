@@ -203,6 +203,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, help="seconds of load per endpoint (default 20, --small 5)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--reseed", action="store_true", help="seed again even if the dataset exists")
+    parser.add_argument("--seed-only", action="store_true", help="seed (if needed) and stop before the load")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args(argv)
 
@@ -238,6 +239,8 @@ def main(argv=None) -> int:
         print(f"Seeded in {time.monotonic() - started:.0f} s: {counts}", flush=True)
     else:
         print(f"Dataset {sizes} already seeded; reusing it (--reseed to start over).", flush=True)
+    if args.seed_only:
+        return 0
     data = _scenario_data(sizes)
     connection.close()
 
