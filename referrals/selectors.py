@@ -62,17 +62,56 @@ def identity_visible(actor, case: Case) -> bool:
 
 
 def referrals_visible_to(actor) -> QuerySet[Referral]:
-    base = Referral.objects.select_related("sender", "recipient")
+    """Referrals the actor may read: plain rows, cheap to page through.
+
+    Whether the actor's organisation is involved in each referral's case (which
+    decides free text) is not joined in here: a page marks it in one query
+    (``mark_actor_involvement``), a single referral with ``with_actor_involvement``.
+    """
     # A referral reaches anyone but its sender only once sent: a draft withdrawn (or
     # withdrawn by closing the case) before sending stays the sender's alone.
     if is_coordinator(actor):
-        return base.filter(sent_at__isnull=False)
+        return Referral.objects.filter(sent_at__isnull=False)
     if not acts_for_partner(actor):
-        return base.none()
+        return Referral.objects.none()
     org_id = actor.organisation.pk
-    involved = Involvement.objects.filter(case=OuterRef("case_id"), organisation_id=org_id, ended_at__isnull=True)
-    return base.filter(Q(sender_id=org_id) | Q(recipient_id=org_id, sent_at__isnull=False)).annotate(
-        actor_involved=Exists(involved)
+    return Referral.objects.filter(Q(sender_id=org_id) | Q(recipient_id=org_id, sent_at__isnull=False))
+
+
+def with_actor_involvement(actor, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Annotate ``actor_involved``: one index probe per row, for single-referral reads and writes."""
+    if not acts_for_partner(actor):
+        return queryset
+    involved = Involvement.objects.filter(case=OuterRef("case_id"), organisation_id=actor.organisation.pk,
+                                          ended_at__isnull=True)
+    return queryset.annotate(actor_involved=Exists(involved))
+
+
+def mark_actor_involvement(actor, referrals: list[Referral]) -> None:
+    """Set ``actor_involved`` where free text depends on it, with one query on the page's cases.
+
+    An ``EXISTS`` per row in the list query would be planned as a hash of all the
+    organisation's open involvements, which grows with the organisation's history.
+    """
+    if not acts_for_partner(actor):
+        return
+    org_id = actor.organisation.pk
+    unknown = [r for r in referrals if _involvement_decides(org_id, r) and not hasattr(r, "actor_involved")]
+    if not unknown:
+        return
+    involved = set(
+        Involvement.objects.filter(
+            organisation_id=org_id, ended_at__isnull=True, case_id__in={r.case_id for r in unknown}
+        ).values_list("case_id", flat=True)
+    )
+    for referral in unknown:
+        referral.actor_involved = referral.case_id in involved
+
+
+def _involvement_decides(org_id, referral: Referral) -> bool:
+    """A party to a referral that is no longer a draft or pending reads its free text only while involved."""
+    return org_id in (referral.sender_id, referral.recipient_id) and referral.status not in (
+        ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES
     )
 
 
@@ -83,7 +122,7 @@ def free_text_visible(actor, referral: Referral) -> bool:
     org_id = actor.organisation.pk
     if org_id not in (referral.sender_id, referral.recipient_id):
         return False
-    if referral.status in (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES):
+    if not _involvement_decides(org_id, referral):
         return True
     involved = getattr(referral, "actor_involved", None)
     if involved is None:

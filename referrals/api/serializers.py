@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from coalition.api.representation import CompiledRepresentation
 from partners.api.serializers import RegionField, UniqueListField
 from partners.choices import Language, Phenomenon
 
@@ -77,7 +78,7 @@ class SubjectSerializer(serializers.Serializer):
         }
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A case as the actor may see it: ``subject`` is null unless its organisation is involved."""
 
     phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
@@ -195,7 +196,16 @@ class LegalBasisSerializer(serializers.Serializer):
 FREE_TEXT_FIELDS = ("reason", "decline_reason")
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralListSerializer(serializers.ListSerializer):
+    """A page of referrals: whether the actor is involved in each case is read in one query."""
+
+    def to_representation(self, data):
+        referrals = list(data.all() if hasattr(data, "all") else data)
+        selectors.mark_actor_involvement(self.context["actor"], referrals)
+        return super().to_representation(referrals)
+
+
+class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A referral as the actor may see it: free text is null for those who may not read it."""
 
     case = serializers.UUIDField(source="case_id")
@@ -224,6 +234,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "withdrawn_at", "completed_at", "version",
         ]
         read_only_fields = fields
+        list_serializer_class = ReferralListSerializer
 
     def to_representation(self, referral):
         data = super().to_representation(referral)

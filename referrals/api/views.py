@@ -219,6 +219,13 @@ class ReferralViewSet(mixins.ListModelMixin, ScopedActorViewSet):
         "post_message": [409, 422],
     }
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list" or getattr(self, "swagger_fake_view", False):
+            return queryset  # a page marks involvement in one query (ReferralListSerializer)
+        # One referral: its parties for the services' rules, involvement joined in.
+        return selectors.with_actor_involvement(self.request.user, queryset.select_related("sender", "recipient"))
+
     def initial(self, request, *args, **kwargs):
         if getattr(self, "action", None) == "messages" and request.method == "POST":
             self.action = "post_message"

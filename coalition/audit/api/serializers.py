@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from coalition.api.representation import CompiledRepresentation
 from partners.models import Organisation
 from referrals.api.serializers import ConsentSerializer, InvolvementSerializer, SubjectSerializer
 from referrals.choices import CaseOutcome, DeclineReason, LegalBasis, LegalHoldReason, ReferralOutcome
@@ -24,7 +25,7 @@ class CodeField(serializers.ChoiceField):
         return value or None
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(CompiledRepresentation, serializers.ModelSerializer):
     """One entry of the trail, with the hashes that chain it (ids and codes only)."""
 
     class Meta:

@@ -1,13 +1,15 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from coalition.api.representation import CompiledRepresentation
+
 from ..models import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ..services import EVENT_TYPES
 
 EVENT_TYPE_CHOICES = [(name, name) for name in EVENT_TYPES]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A thin event: what happened, when, to which case and referral, between which organisations."""
 
     seq = serializers.IntegerField(help_text=_("Position in the feed; pass the last one you read as ?after=."))

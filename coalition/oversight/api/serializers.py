@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from coalition.api.representation import CompiledRepresentation
 from partners.choices import MembershipStatus, Phenomenon
 from referrals.choices import CaseStatus, ReferralKind, ReferralStatus, Urgency
 
@@ -19,7 +20,7 @@ from ..selectors import DIMENSIONS, PERIODS
 # --- oversight ------------------------------------------------------------------------------
 
 
-class OverdueReferralSerializer(serializers.Serializer):
+class OverdueReferralSerializer(CompiledRepresentation, serializers.Serializer):
     id = serializers.UUIDField()
     case = serializers.UUIDField(source="case_id")
     sender = serializers.UUIDField(source="sender_id")
