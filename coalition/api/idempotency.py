@@ -57,9 +57,9 @@ class IdempotencyMixin:
             raise ValidationError({"Idempotency-Key": [_("Use 1 to 255 visible ASCII characters.")]})
         digest = _digest(request)
         expiry = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        IdempotencyRecord.objects.filter(organisation=organisation, key=key, created_at__lt=expiry).delete()
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # one transaction: forget an expired use of the key, reserve it
+                IdempotencyRecord.objects.filter(organisation=organisation, key=key, created_at__lt=expiry).delete()
                 record = IdempotencyRecord.objects.create(organisation=organisation, key=key, request_digest=digest)
         except IntegrityError:
             record = IdempotencyRecord.objects.get(organisation=organisation, key=key)

@@ -7,7 +7,8 @@ compiles, once per serializer instance and model (a list's child serializer
 serves every row), one getter per readable field:
 
 - a field reading one concrete model column, of a type whose representation is a
-  plain conversion (UUID, char, choice, integer, ISO 8601 date-time), reads the
+  plain conversion (UUID, char, choice, integer, ISO 8601 date-time, a list of
+  those, a dictionary of any values), reads the
   attribute and converts; a date-time field's time zone (the current one, as DRF
   reads it) is read when the plan is compiled, that is once per request;
 - a primary-key relation reads the foreign-key column (DRF's own shortcut, without
@@ -57,6 +58,24 @@ def _datetime(field: f.DateTimeField):
     return convert
 
 
+def _converter(field):
+    factory = CONVERTERS.get(type(field))
+    return factory(field) if factory is not None else None
+
+
+def _list(field: f.ListField):
+    child = _converter(field.child)
+    if child is None:
+        return None
+    return lambda value: [None if item is None else child(item) for item in value]
+
+
+def _dict(field: f.DictField):
+    if type(field.child) is not f._UnvalidatedField:  # noqa: SLF001 - DRF's "any value" child
+        return None
+    return lambda value: {str(key): item for key, item in value.items()}
+
+
 # Exact field classes only: a subclass may represent its values differently.
 CONVERTERS = {
     f.CharField: lambda field: str,
@@ -64,6 +83,8 @@ CONVERTERS = {
     f.UUIDField: _uuid,
     f.IntegerField: lambda field: int,
     f.DateTimeField: _datetime,
+    f.ListField: _list,
+    f.DictField: _dict,
 }
 
 
@@ -118,10 +139,9 @@ class CompiledRepresentation:
                 and len(field.source_attrs) == 1 and field.source_attrs[0] in foreign_keys):
             # DRF answers the related object's pk as it is (a UUID): the column holds it.
             return _column(foreign_keys[field.source_attrs[0]], lambda value: value)
-        factory = CONVERTERS.get(type(field))
         attrs = field.source_attrs
-        if factory is not None and len(attrs) == 1 and attrs[0] in columns:
-            convert = factory(field)
+        if len(attrs) == 1 and attrs[0] in columns:
+            convert = _converter(field)
             if convert is not None:
                 return _column(columns[attrs[0]], convert)
         return _generic(field)
