@@ -204,6 +204,8 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--reseed", action="store_true", help="seed again even if the dataset exists")
     parser.add_argument("--seed-only", action="store_true", help="seed (if needed) and stop before the load")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="measure only endpoints whose name contains NAME (repeatable; the floor always runs)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args(argv)
 
@@ -263,7 +265,9 @@ def main(argv=None) -> int:
         workers = _children(server.pid)
         print(f"gunicorn pid {server.pid}, workers {workers}, {base_url}; {duration:g} s per endpoint at "
               f"concurrency {args.concurrency}", flush=True)
-        for scenario in scenarios(data):
+        chosen = [sc for sc in scenarios(data) if not args.only or sc["name"] == "framework floor"
+                  or any(part in sc["name"] for part in args.only)]
+        for scenario in chosen:
             tokens = _tokens(data, scenario["persona"])
             probe = scenario.get("probe") or scenario["items"][0] if scenario["items"] else None
             status = httpx.get(base_url + probe, headers={"Authorization": f"Bearer {tokens[0]}"}).status_code if probe else 0

@@ -31,7 +31,7 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["seq"]
         indexes = [
-            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["object_id", "seq"], name="audit_object_seq"),  # search by object: newest first
             models.Index(fields=["case", "seq"], name="audit_case"),
             models.Index(fields=["actor_user", "seq"], name="audit_actor_user"),
             models.Index(fields=["actor_api_key", "seq"], name="audit_actor_api_key"),
