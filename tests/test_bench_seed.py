@@ -6,7 +6,10 @@ from django.db.models import Count
 from bench.seed import seed
 from bench.sizes import Sizes
 from coalition.audit.models import AuditChainHead, AuditEntry
+from coalition.audit.selectors import verify_chain
+from coalition.audit.services import record
 from coalition.events.models import Event, EventAudience
+from coalition.events.services import emit
 from referrals.models import Case, Involvement, Referral, Subject
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +82,56 @@ def test_every_sent_referral_has_its_event_for_both_parties(seeded):
 
 def test_the_audit_chain_head_is_moved_past_the_seeded_entries(seeded):
     assert AuditChainHead.objects.get(pk=1).last_seq == AuditEntry.objects.order_by("-seq").first().seq
+
+
+def test_the_seeded_audit_chain_verifies(seeded):
+    verdict = verify_chain()
+    assert verdict.intact, verdict
+    assert verdict.entries == seeded["audit"]
+
+
+def test_new_audit_entries_and_events_follow_the_seeded_ones(seeded):
+    case = Case.objects.first()
+    entry = record(action="case.update", object_type="case", object_id=case.pk, case_id=case.pk)
+    event = emit(type="case.closed", organisations=[case.lead_organisation_id], case_id=case.pk)
+    assert entry.seq == seeded["audit"] + 1
+    assert event.seq == seeded["events"] + 1
+    assert verify_chain().intact
+
+
+def test_seeding_refuses_a_database_that_already_holds_a_dataset(seeded):
+    with pytest.raises(ValueError, match="empty database"):
+        seed(TINY, progress=lambda *_: None)
+    assert Case.objects.count() == 8
+    assert verify_chain().intact
+
+
+def _schema_of_the_bulk_tables() -> set:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+        indexes = set(cursor.fetchall())
+        cursor.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated, "
+                       "condeferrable, condeferred FROM pg_constraint WHERE connamespace = 'public'::regnamespace")
+        return indexes | set(cursor.fetchall())
+
+
+@pytest.mark.postgres_only
+def test_the_bulk_load_leaves_every_index_and_constraint_as_the_migrations_made_them():
+    before = _schema_of_the_bulk_tables()
+    seed(TINY, progress=lambda *_: None)
+    assert _schema_of_the_bulk_tables() == before
+
+
+def test_rows_built_in_a_second_process_are_the_rows_built_in_this_one(monkeypatch):
+    from bench import seed as seeding
+
+    monkeypatch.setattr(seeding, "CHUNK_CASES", 3)  # several chunks through the queue
+    expected = seeding.Seeder(TINY)
+    expected.organisations()
+    expected.users()
+    expected.cases(0, TINY.cases)
+    counts = seed(TINY, progress=lambda *_: None, parallel=True)
+    assert counts == {"cases": 8, "referrals": 24, **expected.counts()}
+    assert verify_chain().intact  # chained in the producer, head written by this process
