@@ -215,6 +215,23 @@ class Referral(models.Model):
             models.Index(fields=["recipient", "-created_at"], name="referral_recipient_created"),
             models.Index(fields=["case", "status"]),
             models.Index(fields=["status", "decide_due"]),
+            # Figures count sent referrals by period and codes: read from this index
+            # alone (PostgreSQL), not from the whole table.
+            models.Index(
+                fields=["sent_at"],
+                include=["id", "status", "phenomenon", "age", "gender", "recipient", "sender", "outcome_code"],
+                condition=Q(sent_at__isnull=False),
+                name="referral_figures",
+            ),
+            # The overdue list sorts every pending referral by its missed deadline:
+            # its columns come from this index alone (PostgreSQL), not the table.
+            models.Index(
+                fields=["status"],
+                include=["acknowledge_due", "decide_due", "sent_at", "id", "case", "sender", "recipient", "kind",
+                         "urgency", "phenomenon"],
+                condition=Q(status__in=["sent", "acknowledged"]),
+                name="referral_pending",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(sender=models.F("recipient")), name="referral_not_to_self"),

@@ -60,7 +60,9 @@ def overdue_referrals(actor, now: datetime | None = None) -> QuerySet[Referral]:
     acknowledge_missed = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
     decide_missed = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
     return (
-        Referral.objects.filter(sent_at__isnull=False)
+        # The status condition repeats what both deadlines imply: it lets the planner
+        # read the pending-referral index (referral_pending) instead of the table.
+        Referral.objects.filter(sent_at__isnull=False, status__in=PENDING_REFERRAL_STATUSES)
         .filter(acknowledge_missed | decide_missed)
         .annotate(
             overdue_deadline=When_(

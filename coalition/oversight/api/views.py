@@ -32,6 +32,10 @@ COORDINATORS = allow(Role.COORDINATOR)
 FIGURE_READERS = allow(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
 
 
+OVERDUE_COLUMNS = ("id", "case", "sender", "recipient", "kind", "status", "urgency", "phenomenon", "sent_at",
+                   "acknowledge_due", "decide_due")
+
+
 class OversightViewSet(mixins.ListModelMixin, ScopedViewSet):
     policy = {"list": COORDINATORS}
 
@@ -45,6 +49,10 @@ class OverdueViewSet(OversightViewSet):
     filterset_class = OverdueFilter
     ordering = "due"
     policy = {"list": COORDINATORS, "counts": COORDINATORS}
+
+    def get_queryset(self):
+        # Only the columns shown: the pending-referral index then holds all of them.
+        return super().get_queryset().only(*OVERDUE_COLUMNS)
 
     def get_serializer_context(self):
         return super().get_serializer_context() | {"now": timezone.now()}
