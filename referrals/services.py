@@ -346,11 +346,11 @@ def _require_status(referral: Referral, allowed, action: str) -> None:
 
 
 def _set_status(referral: Referral, status: str, now) -> None:
+    """Every caller holds the referral's row lock (read FOR UPDATE): the version is bumped here, not re-read."""
     referral.status = status
     setattr(referral, f"{status}_at", now)
-    _bump(referral)
+    referral.version += 1
     referral.save()
-    referral.refresh_from_db()
 
 
 def _start_transition(actor, referral: Referral, expected_version, *, lock_case: bool = False) -> Referral:
