@@ -229,7 +229,9 @@ class Referral(models.Model):
                 fields=["status"],
                 include=["acknowledge_due", "decide_due", "sent_at", "id", "case", "sender", "recipient", "kind",
                          "urgency", "phenomenon"],
-                condition=Q(status__in=["sent", "acknowledged"]),
+                # An OR, not IN: PostgreSQL re-creates an IN predicate from its own
+                # definition as different text, and bench/seed.py rebuilds from it.
+                condition=Q(status="sent") | Q(status="acknowledged"),
                 name="referral_pending",
             ),
         ]

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="referral",
             index=models.Index(
-                condition=models.Q(("status__in", ["sent", "acknowledged"])),
+                condition=models.Q(("status", "sent"), ("status", "acknowledged"), _connector="OR"),
                 fields=["status"],
                 include=(
                     "acknowledge_due", "decide_due", "sent_at", "id", "case", "sender", "recipient", "kind", "urgency",

@@ -21,6 +21,8 @@ from ..selectors import DIMENSIONS, PERIODS
 
 
 class OverdueReferralSerializer(CompiledRepresentation, serializers.Serializer):
+    """A referral past a deadline: ids, codes and times, never identity or free text."""
+
     id = serializers.UUIDField()
     case = serializers.UUIDField(source="case_id")
     sender = serializers.UUIDField(source="sender_id")
