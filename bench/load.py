@@ -119,9 +119,10 @@ def run(spec: dict) -> dict:
                     return
                 if kind == "get":
                     _timed(client, recorder, spec["name"], "GET", item)
-                elif kind == "accept":
-                    _timed(client, recorder, spec["name"], "POST", f"/api/v1/referrals/{item}/accept/",
-                           json_body={}, headers={"Idempotency-Key": str(uuid.uuid4())})
+                elif kind == "accept":  # as a caseworker of the referral's recipient
+                    _timed(client, recorder, spec["name"], "POST", f"/api/v1/referrals/{item['id']}/accept/",
+                           json_body={}, headers={"Idempotency-Key": str(uuid.uuid4()),
+                                                  "Authorization": f"Bearer {item['token']}"})
                 elif kind == "create_send":
                     body = {"case": item["case"], "recipient": item["recipient"], "consent": item["consent"],
                             "kind": "service", "phenomenon": "teen_pimp", "urgency": "urgent",

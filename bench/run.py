@@ -114,6 +114,7 @@ def _scenario_data(sizes) -> dict:
 
     from bench.seed import AUDITOR_USERNAME, BUSY_ORG_SLUG, COORDINATOR_USERNAME
     from partners.models import Organisation, User
+    from partners.tokens import issue_tokens_for_tests
 
     busy = Organisation.objects.get(slug=BUSY_ORG_SLUG)
     caseworkers = list(User.objects.filter(organisation=busy, roles__has_item="caseworker").order_by("username")[:8])
@@ -122,12 +123,17 @@ def _scenario_data(sizes) -> dict:
             "SELECT id FROM referrals_referral WHERE sender_id = %s OR (recipient_id = %s AND sent_at IS NOT NULL) "
             "ORDER BY md5(id::text) LIMIT 2000", [busy.pk, busy.pk])
         visible = [str(row[0]) for row in cursor.fetchall()]
+        # Pending referrals any partner can accept (one per case, so no two acceptances
+        # collide), each with a token of a caseworker of its recipient: each run uses
+        # some up, so they are drawn from every organisation, not only the busiest.
         cursor.execute(
-            "SELECT r.id FROM referrals_referral r JOIN referrals_case c ON c.id = r.case_id "
-            "WHERE r.recipient_id = %s AND r.status IN ('sent', 'acknowledged') AND c.status = 'open' "
+            "SELECT id, recipient_id FROM (SELECT DISTINCT ON (r.case_id) r.id, r.recipient_id "
+            "FROM referrals_referral r JOIN referrals_case c ON c.id = r.case_id "
+            "WHERE r.status IN ('sent', 'acknowledged') AND c.status = 'open' "
             "AND NOT EXISTS (SELECT 1 FROM referrals_involvement i WHERE i.case_id = r.case_id "
-            "AND i.organisation_id = %s AND i.ended_at IS NULL) ORDER BY md5(r.id::text)", [busy.pk, busy.pk])
-        acceptable = [str(row[0]) for row in cursor.fetchall()]
+            "AND i.organisation_id = r.recipient_id AND i.ended_at IS NULL) ORDER BY r.case_id, r.id) pending "
+            "ORDER BY md5(id::text) LIMIT 5000")
+        acceptable = [(str(pk), recipient) for pk, recipient in cursor.fetchall()]
         cursor.execute(
             "SELECT c.id, (SELECT k.id FROM referrals_consent k WHERE k.case_id = c.id LIMIT 1) FROM referrals_case c "
             "WHERE c.lead_organisation_id = %s AND c.status = 'open' AND (SELECT count(*) FROM referrals_involvement i "
@@ -141,6 +147,11 @@ def _scenario_data(sizes) -> dict:
                 .values_list("pk", flat=True)]
     sends = [{"case": str(case), "consent": str(consent), "recipient": partners[n % len(partners)]}
              for n, (case, consent) in enumerate(cases * 20)]
+    accepters = {user.organisation_id: user for user in User.objects.filter(
+        organisation_id__in={recipient for _, recipient in acceptable}, roles__has_item="caseworker", is_active=True,
+    ).order_by("organisation_id", "username").distinct("organisation_id")}
+    tokens = {org: issue_tokens_for_tests(user).access for org, user in accepters.items()}
+    acceptable = [{"id": pk, "token": tokens[org]} for pk, org in acceptable if org in tokens]
     return {
         "caseworkers": caseworkers,
         "coordinator": User.objects.get(username=COORDINATOR_USERNAME),
