@@ -25,9 +25,9 @@ from __future__ import annotations
 from django.db import models
 from rest_framework import ISO_8601
 from rest_framework import fields as f
-from rest_framework.settings import api_settings
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
+from rest_framework.settings import api_settings
 
 
 def _choice(field: f.ChoiceField):
