@@ -7,12 +7,16 @@ applied after reading every row. Both were found by bench/ at a million referral
 """
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 
 from coalition.audit.models import AuditEntry
 from coalition.events import selectors as events
+from coalition.oversight import selectors as oversight
+from coalition.oversight.api.views import OVERDUE_COLUMNS
 from partners.models import User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
@@ -56,9 +60,6 @@ def test_the_coordinators_feed_range_scans_the_event_table_from_the_cursor(perso
 
 
 def test_the_overdue_list_reads_the_pending_referral_index_alone(personas):
-    from coalition.oversight import selectors as oversight
-    from coalition.oversight.api.views import OVERDUE_COLUMNS
-
     coordinator = User.objects.get(username="coordinator")
     queryset = oversight.overdue_referrals(coordinator).only(*OVERDUE_COLUMNS).order_by("due", "pk")[:51]
     nodes = _plan_nodes(queryset)
@@ -68,12 +69,6 @@ def test_the_overdue_list_reads_the_pending_referral_index_alone(personas):
 
 
 def test_a_years_figures_read_the_figures_index_alone(personas):
-    from datetime import UTC, datetime
-
-    from django.db.models import Count
-
-    from coalition.oversight import selectors as oversight
-
     coordinator = User.objects.get(username="coordinator")
     year = oversight.referrals_for_figures(coordinator).filter(
         sent_at__gte=datetime(2025, 1, 1, tzinfo=UTC), sent_at__lt=datetime(2026, 1, 1, tzinfo=UTC)
