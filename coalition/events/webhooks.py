@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -134,24 +135,43 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
     return max(timedelta(0), min(wait, MAX_RETRY_AFTER))
 
 
+def tls_context() -> ssl.SSLContext | bool:
+    """What httpx verifies receivers' certificates with (its default trust store; a seam for tests)."""
+    return True
+
+
 def _post(endpoint: WebhookEndpoint, event: Event) -> tuple[int | None, str, timedelta | None]:
-    """One attempt: (status code, error class, Retry-After). Never raises for the receiver's faults."""
+    """One attempt: (status code, error class, Retry-After). Never raises for the receiver's faults.
+
+    The request goes to an address the target check just approved, never to a fresh DNS
+    lookup, so a name that rebinds to an internal address after the check is not
+    followed; the Host header and the TLS server name stay the registered host name.
+    Redirects are not followed.
+    """
     try:
-        check_target(endpoint.url)
+        target = check_target(endpoint.url)
     except TargetRefused:
         return None, "refused_target", None
     body = json.dumps(event_body(event), separators=(",", ":"), sort_keys=True)
     headers = signed_headers(endpoint, msg_id=str(event.id), body=body, at=timezone.now())
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(endpoint.url, content=body.encode(), headers=headers)
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()) as client:
+            response = None
+            for url, pinned_headers, extensions in target.requests():
+                try:
+                    response = client.post(
+                        url, content=body.encode(), headers=headers | pinned_headers, extensions=extensions
+                    )
+                    break
+                except httpx.ConnectError:
+                    continue  # refused or unreachable at once: the next checked address, as a resolver would
     except httpx.TimeoutException:
         return None, "timeout", None
-    except httpx.ConnectError:
-        return None, "connect_error", None
     except httpx.HTTPError:
         return None, "http_error", None
+    if response is None:
+        return None, "connect_error", None
     if response.is_redirect:
         return response.status_code, "redirect", None
     if response.status_code in (429, 503):

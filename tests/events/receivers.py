@@ -72,3 +72,57 @@ def local_targets(settings):
     """Webhooks may target this machine over http (the local-testing setting)."""
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 2
+
+
+def self_signed_certificate(name: str) -> tuple[bytes, bytes]:
+    """A certificate for ``name`` (PEM) signed by its own key, and that key (PEM): a test trust anchor."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+@contextlib.contextmanager
+def serving_tls(handler_class, *, certificate: bytes, key: bytes, server_names: list):
+    """Serve ``handler_class`` over TLS on 127.0.0.1; records each client's SNI in ``server_names``."""
+    import ssl
+    import tempfile
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        cert_file.write_bytes(certificate)
+        key_file.write_bytes(key)
+        context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

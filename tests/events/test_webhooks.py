@@ -1,6 +1,8 @@
 """Webhooks: safe targets, Standard Webhooks signatures, retries, 410, Retry-After, no redirects, the log."""
 
 import json
+import socket
+import ssl
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,15 @@ from coalition.audit.models import AuditEntry
 from coalition.events import targets, webhooks
 from coalition.events.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from coalition.events.tasks import deliver_webhook
-from tests.events.receivers import Scripted, flow, load_example_receiver, local_targets, serving  # noqa: F401
+from tests.events.receivers import (  # noqa: F401
+    Scripted,
+    flow,
+    load_example_receiver,
+    local_targets,
+    self_signed_certificate,
+    serving,
+    serving_tls,
+)
 from tests.referrals.conftest import CHILD
 
 WEBHOOKS = "/api/v1/webhooks/"
@@ -81,6 +91,137 @@ def test_a_name_that_resolves_to_a_private_address_later_is_refused_at_delivery(
     delivery = WebhookDelivery.objects.get()
     assert [a.error for a in delivery.attempt_log.all()] == ["refused_target"]
     assert delivery.next_attempt_at > timezone.now()
+
+
+# IPv6 forms that embed or translate to an IPv4 address: refused whatever the embedded address,
+# public (8.8.8.8) or not (127.0.0.1, 10.0.0.1). Python's is_global calls most of them global.
+TRANSITION_ADDRESSES = [
+    ("ipv4-compatible, loopback", "::127.0.0.1"),
+    ("ipv4-compatible, public", "::8.8.8.8"),
+    ("ipv4-mapped, loopback", "::ffff:127.0.0.1"),
+    ("ipv4-mapped, public", "::ffff:8.8.8.8"),
+    ("ipv4-translated, loopback", "::ffff:0:127.0.0.1"),
+    ("ipv4-translated, private", "::ffff:0:10.0.0.1"),
+    ("nat64 well-known, loopback", "64:ff9b::127.0.0.1"),
+    ("nat64 well-known, metadata", "64:ff9b::169.254.169.254"),
+    ("nat64 well-known, public", "64:ff9b::8.8.8.8"),
+    ("nat64 local-use, private", "64:ff9b:1::a00:1"),
+    ("nat64 local-use, public", "64:ff9b:1:0:0:0:808:808"),
+    ("6to4, loopback", "2002:7f00:1::1"),
+    ("6to4, private", "2002:a00:1::1"),
+    ("6to4, public", "2002:808:808::1"),
+    ("teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2"),
+    ("site-local", "fec0::1"),
+]
+
+
+@pytest.mark.parametrize("address", [a for _, a in TRANSITION_ADDRESSES], ids=[n for n, _ in TRANSITION_ADDRESSES])
+def test_ipv6_forms_that_embed_or_translate_to_ipv4_are_refused_by_name_and_literal(monkeypatch, settings, address):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    assert not targets.is_public(address)
+    monkeypatch.setattr(targets, "resolve", lambda host, port: [address] if host == "partner.example" else [host])
+    for url in ("https://partner.example/hook", f"https://[{address}]/hook"):
+        with pytest.raises(targets.TargetRefused) as refused:
+            targets.check_target(url)
+        assert refused.value.code == "private_address"
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001:82b::200e"])
+def test_public_ipv4_and_native_ipv6_addresses_are_accepted(monkeypatch, settings, address):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    monkeypatch.setattr(targets, "resolve", lambda host, port: [address])
+    assert targets.check_target("https://partner.example/hook").addresses == (address,)
+
+
+def test_one_private_address_among_public_ones_refuses_the_name(monkeypatch, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    monkeypatch.setattr(targets, "resolve", lambda host, port: ["93.184.216.34", "64:ff9b::a00:1"])
+    with pytest.raises(targets.TargetRefused):
+        targets.check_target("https://partner.example/hook")
+
+
+def test_the_pinned_request_keeps_the_host_name_and_brackets_an_ipv6_address():
+    target = targets.CheckedTarget(url="https://Partner.Example:8443/hook?x=1", addresses=("2606:4700::1", "1.1.1.1"))
+    assert target.requests() == [
+        ("https://[2606:4700::1]:8443/hook?x=1", {"Host": "partner.example:8443"}, {"sni_hostname": "partner.example"}),
+        ("https://1.1.1.1:8443/hook?x=1", {"Host": "partner.example:8443"}, {"sni_hostname": "partner.example"}),
+    ]
+
+
+def test_dns_rebinding_after_the_check_cannot_make_a_delivery_reach_loopback(flow, personas, monkeypatch, settings):
+    """The check sees a public address; any later lookup of the name answers 127.0.0.1 (a rebinding
+    resolver). The delivery connects to the checked address only: the local receiver is never hit."""
+    settings.DEBUG = True  # plain http to the local receiver, but no private targets allowed
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    receiver = Scripted()
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+    connected = []
+
+    def connect(address, *args, **kwargs):
+        connected.append(address[0])
+        if address[0] == "93.184.216.34":
+            raise OSError("the public address is unreachable from the test")
+        return real_connect(address, *args, **kwargs)
+
+    with serving(receiver.handler()) as base:
+        port = int(base.rsplit(":", 1)[1])
+        monkeypatch.setattr(targets, "resolve", lambda host, port: ["93.184.216.34"])
+        monkeypatch.setattr(
+            socket,
+            "getaddrinfo",
+            lambda host, *a, **k: real_getaddrinfo("127.0.0.1" if host == "partner.example" else host, *a, **k),
+        )
+        monkeypatch.setattr(socket, "create_connection", connect)
+        register(personas, f"http://partner.example:{port}/hook")
+        flow.sent_referral()
+        assert deliver_due() == [DeliveryStatus.PENDING]
+    assert receiver.requests == []
+    assert connected == ["93.184.216.34"]
+    assert [a.error for a in WebhookDelivery.objects.get().attempt_log.all()] == ["connect_error"]
+
+
+def test_a_tls_delivery_goes_to_the_pinned_address_with_the_host_name_in_sni_host_and_certificate(
+    flow, personas, monkeypatch, local_targets
+):
+    """A real TLS receiver on 127.0.0.1 with a certificate for hooks.partner.test: the name is resolved
+    once (by the check), the connection goes to that address, SNI and Host carry the name, and the
+    certificate is verified against the name (one for another name is refused)."""
+    name = "hooks.partner.test"
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def no_second_lookup(host, *args, **kwargs):
+        assert host != name, "the connection looked the name up again"
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    certificate, key = self_signed_certificate(name)
+    monkeypatch.setattr(webhooks, "tls_context", lambda: ssl.create_default_context(cadata=certificate.decode()))
+    receiver, server_names = Scripted(), []
+    with serving_tls(receiver.handler(), certificate=certificate, key=key, server_names=server_names) as port:
+        register(personas, f"https://{name}:{port}/hook")
+        flow.sent_referral()
+        monkeypatch.setattr(socket, "getaddrinfo", no_second_lookup)
+        assert deliver_due() == [DeliveryStatus.SUCCEEDED]
+    assert server_names == [name]
+    assert receiver.requests[0]["headers"]["Host"] == f"{name}:{port}"
+    assert receiver.requests[0]["path"] == "/hook"
+    assert lookups == [name, name]  # registration and delivery checks; the connection used the result
+
+    other_certificate, other_key = self_signed_certificate("other.partner.test")
+    monkeypatch.setattr(webhooks, "tls_context", lambda: ssl.create_default_context(cadata=other_certificate.decode()))
+    with serving_tls(Scripted().handler(), certificate=other_certificate, key=other_key, server_names=[]) as port:
+        WebhookEndpoint.objects.update(url=f"https://{name}:{port}/hook")
+        flow.sent_referral()
+        assert deliver_due() == [DeliveryStatus.PENDING]
+    pending = WebhookDelivery.objects.get(status=DeliveryStatus.PENDING)
+    assert [a.error for a in pending.attempt_log.all()] == ["connect_error"]
 
 
 # --- the secret and the signature ---------------------------------------------------------------
