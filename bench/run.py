@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bench-only key: the seeded identities are fictional and the ciphertexts must
 # stay readable from one run to the next.
 BENCH_FIELD_KEY = "YmVuY2gtb25seS1maWN0aW9uYWwtZGF0YS0zMmJ5dGU="
+# Fixed like the field key, so that a reused dataset's signed chain head still verifies.
+BENCH_AUDIT_HEAD_KEY = "bench-only-audit-head-key-for-fictional-data-0123456789"
 TARGETS = {  # p95 targets in ms (issue #6)
     "referrals incoming": 50, "referrals outgoing": 50, "referral detail": 50,
     "referral create (draft)": 100, "referral send": 100, "referral accept": 100,
@@ -47,6 +49,7 @@ def _environment(database_url: str) -> dict:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+        "AUDIT_HEAD_KEY": BENCH_AUDIT_HEAD_KEY,
         "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_KEY,
         "SECURE_SSL_REDIRECT": "false",  # plain http on loopback
         "ALLOWED_HOSTS": "127.0.0.1",

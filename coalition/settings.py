@@ -48,6 +48,11 @@ SECRET_KEY = _secret("SECRET_KEY", debug=DEBUG)
 JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", debug=DEBUG)
 if JWT_SIGNING_KEY == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+# Signs the audit chain head (HMAC-SHA256), from outside the database: whoever can write
+# the database cannot rewrite the trail together with its head unnoticed.
+AUDIT_HEAD_KEY = _secret("AUDIT_HEAD_KEY", debug=DEBUG, min_length=32)
+if AUDIT_HEAD_KEY in (SECRET_KEY, JWT_SIGNING_KEY):
+    raise ImproperlyConfigured("AUDIT_HEAD_KEY must differ from SECRET_KEY and JWT_SIGNING_KEY.")
 
 # Keys for field-level encryption of identity data, newest first. Each is a
 # url-safe base64 32-byte key; older keys stay listed during rotation.

@@ -161,6 +161,27 @@ def anonymous_client():
 from tests.referrals.conftest import flow  # noqa: E402,F401
 
 
+def _flush_may_truncate_the_audit_trail():
+    """Let the test flush (PostgreSQL: one TRUNCATE of every table) past the audit entries' TRUNCATE trigger.
+
+    The trigger lets through a transaction that set ``coalition.allow_audit_truncate``
+    (audit migration 0004); Django's flush runs its statements in one transaction, so a
+    ``SET LOCAL`` before them lasts exactly as long as the flush.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    sql_flush = DatabaseOperations.sql_flush
+
+    def flush_with_audit_truncate_allowed(self, style, tables, **kwargs):
+        statements = sql_flush(self, style, tables, **kwargs)
+        return ["SET LOCAL coalition.allow_audit_truncate = 'on';", *statements] if statements else statements
+
+    DatabaseOperations.sql_flush = flush_with_audit_truncate_allowed
+
+
+_flush_may_truncate_the_audit_trail()
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres_only`` are skipped before any set-up when the suite runs on SQLite.
 

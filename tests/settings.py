@@ -23,6 +23,7 @@ if "DATABASE_URL" not in os.environ:
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "s3cr3t-" * 8)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "k3y-" * 12)
+os.environ.setdefault("AUDIT_HEAD_KEY", "test-audit-head-key-" + "h3ad-" * 8)
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE=")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

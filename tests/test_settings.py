@@ -28,6 +28,7 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "SECRET_KEY": settings.SECRET_KEY,
     "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY,
+    "AUDIT_HEAD_KEY": settings.AUDIT_HEAD_KEY,
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "DB_ENGINE": settings.DATABASES["default"]["ENGINE"],
     "renderers": [cls.__name__ for cls in api_settings.DEFAULT_RENDERER_CLASSES],
@@ -59,6 +60,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "coalition.settings",
         "SECRET_KEY": _strong_secret(),
         "JWT_SIGNING_KEY": _strong_secret(),
+        "AUDIT_HEAD_KEY": _strong_secret(),
         "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
         "ALLOWED_HOSTS": "api.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
@@ -156,6 +158,25 @@ def test_missing_jwt_signing_key_stops_the_process(production_env):
 def test_jwt_signing_key_equal_to_secret_key_stops_the_process(production_env):
     env = production_env | {"JWT_SIGNING_KEY": production_env["SECRET_KEY"]}
     assert_refused(run_python(env, "import django; django.setup()"), "JWT_SIGNING_KEY")
+
+
+def test_missing_audit_head_key_stops_the_process(production_env):
+    env = dict(production_env)
+    del env["AUDIT_HEAD_KEY"]
+    assert_refused(run_python(env, "import django; django.setup()"), "AUDIT_HEAD_KEY")
+
+
+@pytest.mark.parametrize("value", ["too-short-" + "x9" * 10, "SECRET_KEY", "JWT_SIGNING_KEY"])
+def test_a_short_audit_head_key_or_one_equal_to_another_key_stops_the_process(production_env, value):
+    env = production_env | {"AUDIT_HEAD_KEY": production_env.get(value, value)}
+    assert_refused(run_python(env, "import django; django.setup()"), "AUDIT_HEAD_KEY")
+
+
+def test_the_audit_head_key_is_read_from_a_file(production_env, tmp_path):
+    key = _strong_secret()
+    (tmp_path / "audit_head_key").write_text(key + "\n")
+    env = {k: v for k, v in production_env.items() if k != "AUDIT_HEAD_KEY"}
+    assert loaded_settings(env | {"AUDIT_HEAD_KEY_FILE": str(tmp_path / "audit_head_key")})["AUDIT_HEAD_KEY"] == key
 
 
 def test_access_token_lifetime_over_five_minutes_stops_the_process(production_env):

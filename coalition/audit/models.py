@@ -3,7 +3,7 @@
 Entries hold ids and codes, never personal data: who (user or API key, and
 organisation), what (an action code), on what (object type and id, and the case
 it concerns), when, and the request id. The database refuses UPDATE and DELETE on
-the entries table (triggers, see the migration); ``AuditChainHead`` holds the last
+the entries table, and TRUNCATE on PostgreSQL (triggers, see the migrations); ``AuditChainHead`` holds the last
 sequence number and hash, and its row lock serialises appends so that the chain
 has no gaps and no forks.
 """
@@ -42,8 +42,14 @@ class AuditEntry(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The chain's last sequence number and hash (one row). Locked by every append."""
+    """The chain's last sequence number and hash (one row). Locked by every append.
+
+    ``signature`` is HMAC-SHA256 of (last_seq, last_hash) under ``AUDIT_HEAD_KEY``, a key
+    that is not in the database, written in the same statement as the head: someone who
+    can write the database may rehash the entries and the head, but cannot sign it.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    signature = models.CharField(max_length=64, blank=True, default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -10,7 +11,7 @@ from partners.choices import Role
 from partners.policy import is_partner_system
 
 from .models import AuditChainHead, AuditEntry
-from .services import GENESIS_HASH, entry_digest
+from .services import GENESIS_HASH, entry_digest, head_signature
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,15 @@ class ChainVerdict:
 
 
 def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
-    """Walk every entry in order and recompute its hash.
+    """Walk every entry in order and recompute its hash, then check the head against the last entry.
 
     Breaks at: a missing or extra sequence number (a deleted or inserted row), a
     ``prev_hash`` that is not the previous entry's hash, a hash that does not match
-    the entry's fields (an altered row), or a head that names a later entry than
-    the last one found (rows deleted from the end).
+    the entry's fields (an altered row), a head that names a later entry than the
+    last one found (rows deleted from the end, or a head without entries), entries
+    after the head or a head that does not match the last entry, no head while
+    entries exist, and a head whose signature under ``AUDIT_HEAD_KEY`` does not match
+    (the trail and its head rewritten by someone without the key).
     """
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
@@ -41,8 +45,18 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
             return ChainVerdict(False, count, entry.seq, "entry altered")
         prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_seq != count or head.last_hash != prev_hash):
+    if head is None:
+        if count:
+            return ChainVerdict(False, count, None, "chain head missing")
+        return ChainVerdict(True, 0)  # nothing recorded yet: the head is made by the first append
+    if head.last_seq > count:
         return ChainVerdict(False, count, count + 1, "entries missing at the end")
+    if head.last_seq < count:
+        return ChainVerdict(False, head.last_seq, head.last_seq + 1, "entries after the chain head")
+    if head.last_hash != prev_hash:
+        return ChainVerdict(False, max(count - 1, 0), count, "chain head does not match the last entry")
+    if not hmac.compare_digest(head.signature, head_signature(head.last_seq, head.last_hash)):
+        return ChainVerdict(False, count, None, "chain head signature invalid (rewritten, or AUDIT_HEAD_KEY changed)")
     return ChainVerdict(True, count)
 
 

@@ -10,10 +10,12 @@ Call it late in a service: the lock is held until the transaction commits.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,6 +45,16 @@ def entry_digest(entry: AuditEntry) -> str:
     return hashlib.sha256(f"{entry.prev_hash}|{canonical}".encode()).hexdigest()
 
 
+def head_signature(last_seq: int, last_hash: str) -> str:
+    """HMAC-SHA256 of the chain head under ``AUDIT_HEAD_KEY``, a key kept outside the database.
+
+    Whoever can write the database can rehash every entry and the head to match, but
+    cannot sign the result: the verifier then names the head as forged.
+    """
+    message = f"coalition-audit-head|{last_seq}|{last_hash}".encode()
+    return hmac.new(settings.AUDIT_HEAD_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
 def lock_chain() -> AuditChainHead:
     """Lock the chain head for the rest of the transaction (taken once, re-entrant).
 
@@ -50,7 +62,7 @@ def lock_chain() -> AuditChainHead:
     """
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        AuditChainHead.objects.get_or_create(pk=1)
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"signature": head_signature(0, GENESIS_HASH)})
         head = AuditChainHead.objects.select_for_update().get(pk=1)
     return head
 
@@ -94,7 +106,7 @@ def _entry(*, action, actor, obj, object_type, object_id, case_id, organisation_
 
 
 def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
-    """Chain and insert ``entries`` under the head's lock: one insert and one head update."""
+    """Chain and insert ``entries`` under the head's lock: one insert and one head update (signed)."""
     with transaction.atomic():
         head = lock_chain()
         now = timezone.now()
@@ -104,7 +116,9 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
             entry.seq, entry.at, entry.prev_hash = seq, now, prev_hash
             entry.hash = prev_hash = entry_digest(entry)
         AuditEntry.objects.bulk_create(entries)
-        AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
+        AuditChainHead.objects.filter(pk=1).update(
+            last_seq=seq, last_hash=prev_hash, signature=head_signature(seq, prev_hash)
+        )
     return entries
 
 

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -250,6 +251,85 @@ def test_deleted_rows_are_found_in_the_middle_and_at_the_end(flow):
         cursor.execute(f"DELETE FROM {TABLE} WHERE seq = 2")
     verdict = verify_chain()
     assert (verdict.intact, verdict.first_broken_seq, verdict.problem) == (False, 2, "missing entry")
+
+
+@pytest.mark.postgres_only
+def test_the_database_refuses_truncate_of_the_entries(flow):
+    flow.open_case()
+    count = AuditEntry.objects.count()
+    for statement in (f"TRUNCATE {TABLE}", f"TRUNCATE {TABLE}, {AuditChainHead._meta.db_table}"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEntry.objects.count() == count > 0
+
+
+def test_entries_without_a_chain_head_are_a_broken_chain(flow):
+    """Deleting the head row (no trigger guards it) must not make the verifier skip the head check."""
+    flow.open_case()
+    AuditChainHead.objects.all().delete()
+    verdict = verify_chain()
+    assert (verdict.intact, verdict.problem) == (False, "chain head missing")
+
+
+def test_a_head_without_entries_is_a_broken_chain():
+    assert not AuditEntry.objects.exists()
+    AuditChainHead.objects.update_or_create(pk=1, defaults={"last_seq": 3, "last_hash": "a" * 64})
+    verdict = verify_chain()
+    assert (verdict.intact, verdict.first_broken_seq, verdict.problem) == (False, 1, "entries missing at the end")
+
+
+def test_a_head_behind_the_last_entry_or_naming_another_hash_is_a_broken_chain(flow):
+    flow.open_case()
+    last = AuditEntry.objects.order_by("-seq").first()
+    AuditChainHead.objects.filter(pk=1).update(last_seq=last.seq - 1)
+    verdict = verify_chain()
+    assert (verdict.intact, verdict.first_broken_seq, verdict.problem) == (False, last.seq, "entries after the chain head")
+    AuditChainHead.objects.filter(pk=1).update(last_seq=last.seq, last_hash="b" * 64)
+    verdict = verify_chain()
+    assert (verdict.intact, verdict.first_broken_seq) == (False, last.seq)
+    assert verdict.problem == "chain head does not match the last entry"
+
+
+def _rewrite_from(seq: int, action: str) -> None:
+    """What someone who can write the database (and lift the guard) would do: alter an entry,
+    rehash it and every later one, and move the head to the new last hash. Without the key."""
+    from coalition.audit.services import entry_digest
+
+    prev_hash = AuditEntry.objects.get(seq=seq - 1).hash if seq > 1 else "0" * 64
+    with lifted_guard(), connection.cursor() as cursor:
+        for entry in AuditEntry.objects.filter(seq__gte=seq).order_by("seq"):
+            if entry.seq == seq:
+                entry.action = action
+            entry.prev_hash = prev_hash
+            entry.hash = prev_hash = entry_digest(entry)
+            cursor.execute(
+                f"UPDATE {TABLE} SET action = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                [entry.action, entry.prev_hash, entry.hash, entry.seq],
+            )
+    AuditChainHead.objects.filter(pk=1).update(last_hash=prev_hash)
+
+
+def test_a_chain_rewritten_with_its_head_by_someone_without_the_key_fails_verification(flow, settings):
+    flow.sent_referral()
+    assert verify_chain().intact
+    _rewrite_from(2, "case.nothing_to_see")
+    verdict = verify_chain()
+    assert (verdict.intact, verdict.first_broken_seq) == (False, None)
+    assert verdict.problem.startswith("chain head signature invalid")
+    with pytest.raises(CommandError, match="signature invalid"):
+        call_command("audit_verify")
+
+
+def test_a_head_signed_under_another_key_fails_and_each_append_signs_the_head(flow, settings):
+    from coalition.audit.services import head_signature
+
+    flow.open_case()
+    head = AuditChainHead.objects.get(pk=1)
+    assert head.signature == head_signature(head.last_seq, head.last_hash)
+    settings.AUDIT_HEAD_KEY = "another-audit-head-key-" + "0123456789" * 3
+    assert not verify_chain().intact
+    record(action="case.update", object_type="case", object_id="x")  # signs the new head with the key in force
+    assert verify_chain().intact
 
 
 @pytest.mark.postgres_only

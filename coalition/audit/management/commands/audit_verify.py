@@ -11,9 +11,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         verdict = verify_chain()
         if not verdict.intact:
+            where = f" at entry {verdict.first_broken_seq}" if verdict.first_broken_seq is not None else ""
             raise CommandError(
-                f"Audit chain BROKEN at entry {verdict.first_broken_seq}: {verdict.problem} "
-                f"({verdict.entries} entries verified before it).",
+                f"Audit chain BROKEN{where}: {verdict.problem} ({verdict.entries} entries verified before it).",
                 returncode=1,
             )
         self.stdout.write(f"Audit chain intact: {verdict.entries} entries verified.")
