@@ -91,6 +91,7 @@ def _referral_event(type_: str, referral: Referral) -> None:
         case_id=referral.case_id,
         referral_id=referral.pk,
         data={"status": referral.status, "kind": referral.kind, "urgency": referral.urgency},
+        draft=referral.sent_at is None,
     )
 
 

@@ -25,7 +25,9 @@ from django.utils.translation import gettext as _
 from coalition.api.problems import Conflict
 from coalition.api.idempotency import expire_idempotency_records
 from referrals.choices import CaseStatus
-from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
+from referrals.models import Case, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+
+from coalition.events.services import emit
 
 from .services import record
 
@@ -45,6 +47,19 @@ def erase_personal_data(case: Case, now: datetime) -> dict[str, int]:
     Case.objects.filter(pk=case.pk).update(purged_at=now, version=F("version") + 1, updated_at=now)
     case.refresh_from_db()
     return {"subject_removed": subjects, "referrals": referrals, "exceptions": exceptions, "messages": messages}
+
+
+def organisations_that_held(case: Case) -> list:
+    """Every organisation that may hold a copy of the case's identity or free text.
+
+    Each organisation ever involved (an ended involvement too: a former lead or a
+    completed service kept what it copied), and both parties of every referral that was
+    sent (a recipient that declined still read the reason). Not a draft's recipient:
+    nothing reached it. They are told by a ``case.erased`` or ``case.purged`` event.
+    """
+    involved = Involvement.objects.filter(case=case).values_list("organisation_id", flat=True)
+    sent = Referral.objects.filter(case=case, sent_at__isnull=False).values_list("sender_id", "recipient_id")
+    return sorted({*involved, *(org for pair in sent for org in pair)} - {None}, key=str)
 
 
 def retention_cutoff(now: datetime | None = None) -> datetime:
@@ -75,7 +90,8 @@ def purge_expired(*, now: datetime | None = None) -> int:
     Idempotent: a purged case is not purged again. Each case is purged in its own
     transaction, re-checked under its row lock (a hold set or a reopening meanwhile
     wins). Stored idempotent responses past their replay window go too. One
-    ``case.purge`` entry per case and one ``retention.purge_run`` entry per run, so the
+    ``case.purge`` entry and one ``case.purged`` event (to every organisation that held
+    the case, so its systems delete their copies) per case and one ``retention.purge_run`` entry per run, so the
     trail shows the purge ran even when nothing was due. Returns the number purged.
     """
     now = now or timezone.now()
@@ -93,6 +109,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
                 continue
             counts = erase_personal_data(case, now)
             record(action="case.purge", actor=None, obj=case, detail=counts | {"retention_days": settings.RETENTION_DAYS})
+            emit(type="case.purged", organisations=organisations_that_held(case), case_id=case.pk)
             purged += 1
     with transaction.atomic():
         # Stored first responses to POSTs may repeat identity (a new case's subject): past

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import Conflict
+from coalition.events.services import emit
 from partners.models import Organisation
 from referrals.choices import CaseStatus
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral, Subject
 
 from .models import AuditEntry
-from .retention import erase_personal_data
+from .retention import erase_personal_data, organisations_that_held
 from .services import record
 
 
@@ -79,7 +80,9 @@ def subject_erase(*, actor, case: Case) -> Case:
 
     Refused (409) while a legal hold applies, while the case is open (its lead is
     still working it and closes it first) and once already erased. Metadata, codes,
-    counts and the audit trail stay, as after the retention purge.
+    counts and the audit trail stay, as after the retention purge. Every organisation
+    that held the case is told by a ``case.erased`` event (ids only), in the same
+    transaction, so its systems delete what they copied.
     """
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.legal_hold:
@@ -90,4 +93,5 @@ def subject_erase(*, actor, case: Case) -> Case:
         raise Conflict(_("The identity and free text of this case are already erased."))
     counts = erase_personal_data(case, timezone.now())
     record(action="subject.erase", actor=actor, obj=case, detail=counts)
+    emit(type="case.erased", organisations=organisations_that_held(case), case_id=case.pk)
     return case

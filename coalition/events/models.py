@@ -29,6 +29,9 @@ class Event(models.Model):
     referral = models.UUIDField(null=True, blank=True)
     organisations = models.JSONField(default=list)  # ids of the parties, as strings
     data = models.JSONField(default=dict, blank=True)  # codes only (a status, an urgency)
+    # About a referral draft that was never sent (e.g. its withdrawal): its sender's own
+    # business, never in the coordinators' feed. A database default too, for bulk loads.
+    draft = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["seq"]

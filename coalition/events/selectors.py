@@ -2,7 +2,8 @@
 
 - The feed: a caseworker or a partner system (``events:read``) reads the events its
   organisation is party to (the ``EventAudience`` index); coordinators read every
-  event (events are metadata only); nobody else reads any.
+  event (events are metadata only) except those of drafts that were never sent;
+  nobody else reads any.
 - Webhook endpoints and their delivery logs: org admins, their own organisation's only.
 """
 
@@ -26,7 +27,7 @@ def events_visible_to(actor, *, after: int = 0) -> QuerySet[Event]:
     if is_partner_system(actor):
         return _events_of(actor.organisation.pk, after)
     if actor.has_role(Role.COORDINATOR):
-        return Event.objects.filter(seq__gt=after)
+        return Event.objects.filter(seq__gt=after, draft=False)
     if actor.has_role(Role.CASEWORKER):
         return _events_of(actor.organisation.pk, after)
     return Event.objects.none()

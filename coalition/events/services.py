@@ -37,6 +37,8 @@ EVENT_TYPES = (
     "case.lead_transferred",
     "case.closed",
     "case.reopened",
+    "case.erased",
+    "case.purged",
     "consent.withdrawn",
     "exception.review_required",
 )
@@ -49,10 +51,13 @@ def emit(
     case_id: Any = None,
     referral_id: Any = None,
     data: dict[str, Any] | None = None,
+    draft: bool = False,
 ) -> Event:
     """Record that ``type`` happened, readable by ``organisations`` (and coordinators).
 
     ``data`` holds codes only (statuses, urgencies, deadlines), never personal data.
+    ``draft``: the event is about a referral that was never sent; coordinators never
+    read it (DESIGN §7).
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}.")
@@ -66,6 +71,7 @@ def emit(
             referral=referral_id,
             organisations=parties,
             data=data or {},
+            draft=draft,
         )
         EventAudience.objects.bulk_create([EventAudience(event=event, organisation_id=org) for org in parties])
         from .webhooks import schedule_deliveries  # the webhooks module depends on events, not back

@@ -202,3 +202,17 @@ def test_purge_deletes_stored_idempotent_responses_past_their_replay_window(flow
 def test_a_bad_retention_period_stops_the_process(production_env, value):  # noqa: F811
     result = run_python(production_env | {"RETENTION_DAYS": value}, "import django; django.setup()")
     assert_refused(result, "RETENTION_DAYS")
+
+
+def test_the_purge_tells_every_organisation_that_ever_held_the_case_to_forget_it(flow, orgs):
+    """One ``case.purged`` event per purged case, in its transaction, to the lead, a former
+    supporter and a recipient that declined; ids only."""
+    from coalition.events.models import Event
+
+    history = case_with_history(flow)
+    assert purge_expired(now=_after_retention(history.case_id)) == 1
+    event = Event.objects.get(type="case.purged")
+    assert set(event.organisations) == {str(orgs[slug].id) for slug in ("hotline-be", "shelter-be", "care-nl")}
+    assert str(event.case) == history.case_id and event.data == {}
+    assert purge_expired(now=_after_retention(history.case_id)) == 0
+    assert Event.objects.filter(type="case.purged").count() == 1

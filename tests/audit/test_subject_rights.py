@@ -151,3 +151,46 @@ def test_only_the_auditor_exports_or_erases(flow, personas, persona, expected):
 def test_exporting_an_unknown_case_is_not_found(personas):
     response = _export(personas, "00000000-0000-4000-8000-000000000000")
     assert response.status_code == 404
+
+
+def _history_with_an_unsent_draft(flow):
+    """The case history, plus a draft to streetwork-be that is never sent (withdrawn on close)."""
+    from partners.choices import OrganisationKind
+    from tests.conftest import make_organisation
+
+    flow.orgs["streetwork-be"] = make_organisation("streetwork-be", OrganisationKind.CARE_PROVIDER)
+    history = case_with_history(flow, close=False)
+    draft = flow.draft(history.case_id, recipient="streetwork-be")
+    response = flow.p["caseworker"].client.post(
+        f"/api/v1/cases/{history.case_id}/close/", {"outcome": "safe_and_supported"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    return history, draft
+
+
+def test_erasure_tells_every_organisation_that_ever_held_the_case_to_forget_it(flow, personas, orgs):
+    """hotline-be (lead), shelter-be (its involvement ended on close) and care-nl (sent referrals,
+    one declined) get ``case.erased``; streetwork-be, which only had an unsent draft, does not."""
+    from coalition.events.models import Event, EventAudience
+
+    history, _draft = _history_with_an_unsent_draft(flow)
+    assert _erase(personas, history.case_id).status_code == 200
+
+    event = Event.objects.get(type="case.erased")
+    told = {str(orgs[slug].id) for slug in ("hotline-be", "shelter-be", "care-nl")}
+    assert set(event.organisations) == told
+    assert {str(o) for o in EventAudience.objects.filter(event=event).values_list("organisation_id", flat=True)} == told
+    assert str(event.case) == history.case_id and event.referral is None and event.data == {}
+    for persona in ("partner_system", "recipient_caseworker", "outsider_caseworker"):
+        feed = personas[persona].client.get("/api/v1/events/", {"after": "0", "limit": 500}).json()["results"]
+        [item] = [e for e in feed if e["type"] == "case.erased"]
+        assert item["case"] == history.case_id
+        assert holds_no_personal_data(str(item))
+
+
+def test_a_refused_erasure_tells_nobody(flow, personas):
+    from coalition.events.models import Event
+
+    history = case_with_history(flow, close=False)
+    assert _erase(personas, history.case_id).status_code == 409
+    assert not Event.objects.filter(type="case.erased").exists()

@@ -113,3 +113,23 @@ def test_reading_a_page_costs_the_same_few_queries_however_many_events(flow, per
     with CaptureQueriesContext(connection) as four:
         assert len(client.get(FEED, {"limit": 500}).json()["results"]) == 4
     assert len(four) == len(one) <= 10  # authentication and its audit entry, then one query for the page
+
+
+def test_coordinators_feed_holds_no_events_of_drafts_that_were_never_sent(flow, personas):
+    """A draft withdrawn by its sender, and one withdrawn by closing its case: the sender reads
+    both withdrawals, the coordinator neither; a sent referral's withdrawal it does read."""
+    case = flow.open_case()
+    withdrawn_draft = flow.draft(case["id"])
+    assert flow.act(withdrawn_draft["id"], "withdraw", "caseworker").status_code == 200
+    closed_draft = flow.draft(case["id"], recipient="care-nl")
+    _case, sent = flow.sent_referral()
+    assert flow.act(sent["id"], "withdraw", "caseworker").status_code == 200
+    closed = personas["caseworker"].client.post(f"/api/v1/cases/{case['id']}/close/", {"outcome": "safe_and_supported"}, format="json")
+    assert closed.status_code == 200, closed.json()
+    drafts = {withdrawn_draft["id"], closed_draft["id"]}
+
+    sender, _ = read_all(personas["caseworker"].client, limit=500)
+    assert sorted(e["type"] for e in sender if e["referral"] in drafts) == ["referral.withdrawn", "referral.withdrawn"]
+    coordinator, _ = read_all(personas["coordinator"].client, limit=500)
+    assert [e for e in coordinator if e["referral"] in drafts] == []
+    assert [e["type"] for e in coordinator if e["referral"] == sent["id"]] == ["referral.sent", "referral.withdrawn"]
