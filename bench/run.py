@@ -50,6 +50,8 @@ def _environment(database_url: str) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
         "AUDIT_HEAD_KEY": BENCH_AUDIT_HEAD_KEY,
+        # The limits are lifted above, so a per-process cache is fine here (or set CACHE_URL).
+        "CACHE_ALLOW_PER_PROCESS": "true",
         "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_KEY,
         "SECURE_SSL_REDIRECT": "false",  # plain http on loopback
         "ALLOWED_HOSTS": "127.0.0.1",

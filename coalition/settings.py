@@ -131,6 +131,20 @@ DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DATABASE_CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://coalition")}
+# Throttling and the login throttle count in this cache. A cache of one process (local
+# memory) or none (dummy) lets every gunicorn process count alone, multiplying each limit
+# by the number of processes: refused outside debug, unless a single-process run (the
+# test suite) says so with CACHE_ALLOW_PER_PROCESS.
+PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
+if (
+    not DEBUG
+    and CACHES["default"]["BACKEND"] in PER_PROCESS_CACHES
+    and not env.bool("CACHE_ALLOW_PER_PROCESS", default=False)
+):
+    raise ImproperlyConfigured(
+        "CACHE_URL must name a cache shared by every process (e.g. rediscache://127.0.0.1:6379/0): "
+        "with a local-memory or dummy cache each process throttles alone."
+    )
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

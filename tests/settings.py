@@ -31,6 +31,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("THROTTLE_ANON", "100000/min")
 os.environ.setdefault("THROTTLE_PRINCIPAL", "100000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "100000/min")
+# One process: a local-memory cache counts for the whole run (production refuses it).
+os.environ.setdefault("CACHE_ALLOW_PER_PROCESS", "true")
 
 from coalition.settings import *  # noqa: E402,F403
 

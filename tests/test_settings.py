@@ -64,6 +64,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
         "ALLOWED_HOSTS": "api.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "CACHE_URL": "rediscache://127.0.0.1:6379/0",  # never connected to by these tests
     }
 
 
@@ -177,6 +178,26 @@ def test_the_audit_head_key_is_read_from_a_file(production_env, tmp_path):
     (tmp_path / "audit_head_key").write_text(key + "\n")
     env = {k: v for k, v in production_env.items() if k != "AUDIT_HEAD_KEY"}
     assert loaded_settings(env | {"AUDIT_HEAD_KEY_FILE": str(tmp_path / "audit_head_key")})["AUDIT_HEAD_KEY"] == key
+
+
+@pytest.mark.parametrize("cache_url", [None, "locmemcache://", "locmemcache://coalition", "dummycache://"])
+def test_a_cache_of_one_process_or_none_stops_the_process_outside_debug(production_env, cache_url):
+    """Each gunicorn process would count logins and requests alone (a 20/min limit, 45 logins passed)."""
+    env = {k: v for k, v in production_env.items() if k != "CACHE_URL"}
+    if cache_url is not None:
+        env["CACHE_URL"] = cache_url
+    assert_refused(run_python(env, "import django; django.setup()"), "CACHE_URL")
+
+
+def test_a_shared_cache_is_accepted_and_a_single_process_run_may_opt_out(production_env):
+    shown = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = run_python(production_env, shown)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    env = {k: v for k, v in production_env.items() if k != "CACHE_URL"} | {"CACHE_ALLOW_PER_PROCESS": "true"}
+    result = run_python(env, shown)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.core.cache.backends.locmem.LocMemCache"
 
 
 def test_access_token_lifetime_over_five_minutes_stops_the_process(production_env):

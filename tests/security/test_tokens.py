@@ -180,6 +180,7 @@ def _import_settings(**overrides: str) -> subprocess.CompletedProcess:
         "SECRET_KEY": "subprocess-secret-key-" + "s3cr3t-" * 8,
         "JWT_SIGNING_KEY": "subprocess-jwt-signing-key-" + "k3y-" * 12,
         "AUDIT_HEAD_KEY": "subprocess-audit-head-key-" + "h3ad-" * 8,
+        "CACHE_ALLOW_PER_PROCESS": "true",
         "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE=",
         "DATABASE_URL": "sqlite:///:memory:",
     } | overrides
