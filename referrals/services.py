@@ -94,6 +94,22 @@ def _referral_event(type_: str, referral: Referral) -> None:
     )
 
 
+def _withdraw_open_referrals_of(case: Case, sender_id, now, *, keep: Referral | None = None) -> int:
+    """Withdraw every open referral (draft, sent, acknowledged) ``sender_id`` sent in ``case``.
+
+    Called when the sender's involvement ends (its lead moved on, its support
+    completed): a referral may only be accepted while its sender is involved, so
+    one that outlived the involvement would bring in an organisation nobody
+    still involved chose.
+    """
+    referrals = Referral.objects.select_for_update().filter(
+        case=case, sender_id=sender_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+    )
+    if keep is not None:
+        referrals = referrals.exclude(pk=keep.pk)
+    return _withdraw_pending(referrals, now)
+
+
 def _withdraw_pending(referrals, now) -> int:
     """Withdraw referrals as a consequence of another action (close, consent withdrawal, transfer)."""
     count = 0
@@ -418,6 +434,7 @@ def referral_accept(*, actor, referral: Referral, expected_version=None) -> Refe
 
     The case row is locked first, so of two transfers of one case only the
     first accepted moves the lead; the second finds the sender no longer lead (409).
+    A referral is accepted only while its sender is still involved in the case (409).
     """
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
@@ -427,6 +444,9 @@ def referral_accept(*, actor, referral: Referral, expected_version=None) -> Refe
         raise Conflict(_("The case is closed."))
     if referral.recipient.membership_status != MembershipStatus.ACTIVE:
         raise BusinessRuleViolation(_("A suspended organisation cannot accept referrals."))
+    if _active_involvement(case.pk, referral.sender_id) is None:
+        # Its involvement ended after sending (withdrawals should have caught this: defence in depth).
+        raise Conflict(_("The sender is no longer involved in this case."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
     previous_lead = case.lead_organisation_id
@@ -464,13 +484,8 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
         case.lead_organisation_id = referral.recipient_id
         _bump(case)
         case.save()
-        # Other transfers the old lead still had pending can no longer be honoured.
-        _withdraw_pending(
-            Referral.objects.select_for_update()
-            .filter(case=case, kind=ReferralKind.TRANSFER, sender_id=referral.sender_id, status__in=PENDING_REFERRAL_STATUSES)
-            .exclude(pk=referral.pk),
-            now,
-        )
+        # The old lead is no longer involved: nothing it still had open may bring anyone in.
+        _withdraw_open_referrals_of(case, referral.sender_id, now, keep=referral)
     elif recipient_involvement is None:
         Involvement.objects.create(
             case=case, organisation_id=referral.recipient_id, role=InvolvementRole.SUPPORTING, started_at=now, referral=referral
@@ -509,12 +524,14 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
     _require_status(referral, (ReferralStatus.ACCEPTED,), "complete")
     now = timezone.now()
     if referral.kind == ReferralKind.SERVICE:
-        Involvement.objects.filter(
+        ended = Involvement.objects.filter(
             case_id=referral.case_id,
             organisation_id=referral.recipient_id,
             role=InvolvementRole.SUPPORTING,
             ended_at__isnull=True,
         ).update(ended_at=now)
+        if ended:
+            _withdraw_open_referrals_of(referral.case, referral.recipient_id, now)
     referral.outcome_code = outcome_code
     _set_status(referral, ReferralStatus.COMPLETED, now)
     record(action="referral.complete", actor=actor, obj=referral, detail={"outcome_code": outcome_code})
