@@ -26,6 +26,7 @@ from .choices import (
     PENDING_REFERRAL_STATUSES,
     CaseStatus,
     ConsentPurpose,
+    ExceptionReview,
     InvolvementRole,
     ReferralKind,
     ReferralStatus,
@@ -274,10 +275,23 @@ def purpose_for(recipient: Organisation) -> str:
     return ConsentPurpose.POLICE_REPORT if recipient.kind in POLICE_KINDS else ConsentPurpose.CARE_REFERRAL
 
 
+def _relies_on_flagged_exception(referral: Referral) -> bool:
+    """A legal-basis referral whose exception a coordinator flagged, or that re-routes one that was."""
+    referral_ids = [referral.pk, referral.rerouted_from_id] if referral.rerouted_from_id else [referral.pk]
+    return LegalBasisException.objects.filter(referral_id__in=referral_ids, review_status=ExceptionReview.FLAGGED).exists()
+
+
 def _require_legal_basis(referral: Referral, on: date) -> None:
+    """Sending and accepting need a covering consent or a justified exception that was not flagged.
+
+    An exception counts at once (safety first) while its review is pending, and once
+    approved; a flagged one no longer counts for anything that relied on it.
+    """
     if referral.legal_basis:
         if len(referral.legal_basis_justification.strip()) < 20:
             raise BusinessRuleViolation(_("A legal-basis exception needs a written justification (at least 20 characters)."))
+        if _relies_on_flagged_exception(referral):
+            raise BusinessRuleViolation(_("A coordinator flagged this legal-basis exception: it can no longer be relied on."))
         return
     consent = referral.consent
     if consent is None:
@@ -571,16 +585,41 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
 
 @transaction.atomic
 def exception_review(*, actor, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
-    """A coordinator approves or flags a legal-basis exception, once."""
+    """A coordinator approves or flags a legal-basis exception, once.
+
+    Flagging stops what relied on it: its referral, if still pending, is withdrawn
+    (an accepted one keeps what it received, as with a withdrawn consent), and the
+    sender organisation is told by an ``exception.flagged`` event (ids and codes,
+    never the note or the justification). The case is locked first, as by every
+    transition, so a flag and an accept of the same referral serialise.
+    """
+    _locked_case(exception.case_id)
     exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
-    if exception.review_status != "pending":
+    if exception.review_status != ExceptionReview.PENDING:
         raise Conflict(_("This exception has been reviewed already."))
+    now = timezone.now()
     exception.review_status = decision
     exception.reviewed_by = actor
-    exception.reviewed_at = timezone.now()
+    exception.reviewed_at = now
     exception.review_note = note
     exception.save()
-    record(action="exception.review", actor=actor, obj=exception, detail={"decision": decision})
+    detail: dict[str, Any] = {"decision": decision}
+    if decision == ExceptionReview.FLAGGED:
+        detail["referrals_withdrawn"] = _withdraw_pending(
+            Referral.objects.select_for_update().filter(
+                pk=exception.referral_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+            ),
+            now,
+        )
+    record(action="exception.review", actor=actor, obj=exception, detail=detail)
+    if decision == ExceptionReview.FLAGGED:
+        emit(
+            type="exception.flagged",
+            organisations=[exception.organisation_id],
+            case_id=exception.case_id,
+            referral_id=exception.referral_id,
+            data={"exception": str(exception.pk), "basis": exception.basis},
+        )
     return exception
 
 

@@ -39,6 +39,7 @@ EVENT_TYPES = (
     "case.reopened",
     "consent.withdrawn",
     "exception.review_required",
+    "exception.flagged",
 )
 
 
