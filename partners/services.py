@@ -249,7 +249,12 @@ class NewApiKey:
 
 @transaction.atomic
 def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None) -> NewApiKey:
-    """Create a key for the actor's organisation. The raw key exists only in this return value."""
+    """Create a key for the actor's organisation. The raw key exists only in this return value.
+
+    A suspended member creates no key (README "Suspension"; the rest of that rule is referrals.policy).
+    """
+    if not actor.organisation.is_active_member:
+        raise BusinessRuleViolation(_("Your organisation is suspended: it cannot create API keys."))
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": [_("Must be in the future.")]})
     prefix = secrets.token_hex(4)

@@ -32,6 +32,7 @@ from .choices import (
     ReferralStatus,
 )
 from .deadlines import deadlines_for
+from .policy import require_membership_allows
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
 POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
@@ -130,6 +131,7 @@ def case_open(*, actor, subject: dict[str, Any], phenomena: list[str], region: s
     organisation = actor.organisation
     if organisation.kind == OrganisationKind.COORDINATOR:
         raise BusinessRuleViolation(_("The coordination does not hold cases."))
+    require_membership_allows(actor, "case.open")
     now = timezone.now()
     case = Case.objects.create(
         lead_organisation=organisation, opened_by_organisation=organisation, phenomena=phenomena, region=region, opened_at=now
@@ -158,6 +160,7 @@ def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None,
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the lead organisation changes the case."))
+    require_membership_allows(actor, "case.update")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("A closed case cannot be changed."))
     if phenomena is not None:
@@ -183,6 +186,7 @@ def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Cas
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the lead organisation closes the case."))
+    require_membership_allows(actor, "case.close")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is already closed."))
     now = timezone.now()
@@ -210,6 +214,7 @@ def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the last lead organisation reopens the case."))
+    require_membership_allows(actor, "case.reopen")
     if case.status != CaseStatus.CLOSED:
         raise Conflict(_("The case is open."))
     if case.purged_at is not None:
@@ -233,6 +238,7 @@ def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
     """An involved organisation records consent for sharing."""
     case = _locked_case(case.pk)
     _require_involved(case, actor.organisation.pk)
+    require_membership_allows(actor, "consent.record")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("A closed case cannot be changed."))
     data = dict(data)
@@ -251,6 +257,7 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
     _locked_case(consent.case_id)
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     _require_involved(consent.case, actor.organisation.pk)
+    require_membership_allows(actor, "consent.withdraw")
     if consent.withdrawn_at is not None:
         raise Conflict(_("This consent is already withdrawn."))
     now = timezone.now()
@@ -332,6 +339,7 @@ def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
     _require_involved(case, actor.organisation.pk)
+    require_membership_allows(actor, "referral.create", referral_kind=data.get("kind"))
     referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **_authorship(actor))
     _validate_draft(referral)
     referral.save()
@@ -350,6 +358,7 @@ def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected
         raise Conflict(_("Only a draft can be changed."))
     for name, value in data.items():
         setattr(referral, name, value)
+    require_membership_allows(actor, "referral.update", referral_kind=referral.kind)
     _validate_draft(referral)
     _bump(referral)
     referral.save()
@@ -396,6 +405,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
     """Send a draft: needs a legal basis and an open recipient; sets the deadlines."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_sender(actor, referral)
+    require_membership_allows(actor, "referral.send", referral_kind=referral.kind)
     _require_status(referral, (ReferralStatus.DRAFT,), "send")
     if referral.case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
@@ -435,6 +445,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
 def referral_acknowledge(*, actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.acknowledge")
     _require_status(referral, (ReferralStatus.SENT,), "acknowledge")
     _set_status(referral, ReferralStatus.ACKNOWLEDGED, timezone.now())
     record(action="referral.acknowledge", actor=actor, obj=referral)
@@ -452,12 +463,11 @@ def referral_accept(*, actor, referral: Referral, expected_version=None) -> Refe
     """
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.accept")
     _require_status(referral, PENDING_REFERRAL_STATUSES, "accept")
     case = referral.case
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
-    if referral.recipient.membership_status != MembershipStatus.ACTIVE:
-        raise BusinessRuleViolation(_("A suspended organisation cannot accept referrals."))
     if _active_involvement(case.pk, referral.sender_id) is None:
         # Its involvement ended after sending (withdrawals should have caught this: defence in depth).
         raise Conflict(_("The sender is no longer involved in this case."))
@@ -510,6 +520,7 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
 def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.decline")
     _require_status(referral, PENDING_REFERRAL_STATUSES, "decline")
     referral.decline_reason_code = reason_code
     referral.decline_reason = reason
@@ -523,6 +534,7 @@ def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str
 def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_sender(actor, referral)
+    require_membership_allows(actor, "referral.withdraw")
     _require_status(referral, (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES), "withdraw")
     _set_status(referral, ReferralStatus.WITHDRAWN, timezone.now())
     record(action="referral.withdraw", actor=actor, obj=referral)
@@ -535,6 +547,7 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
     """The recipient completes an accepted referral; a service referral's involvement ends."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.complete")
     _require_status(referral, (ReferralStatus.ACCEPTED,), "complete")
     now = timezone.now()
     if referral.kind == ReferralKind.SERVICE:
@@ -560,6 +573,7 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
 def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
     if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
         raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
+    require_membership_allows(actor, "referral.message_post")
     if referral.status == ReferralStatus.DRAFT:
         raise Conflict(_("A draft has no recipient yet."))
     if referral.case.purged_at is not None:
