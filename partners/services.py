@@ -26,7 +26,7 @@ from coalition.audit.services import record
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key
 from .choices import COALITION_ROLES, MembershipStatus, OrganisationKind, Role
 from .models import ApiKey, Organisation, User
-from .tokens import revoke_all_tokens
+from .tokens import revoke_all_tokens, revoke_logins_without_second_factor
 
 # --- organisations -------------------------------------------------------------
 
@@ -41,14 +41,24 @@ def organisation_admit(*, actor: User, data: dict[str, Any]) -> Organisation:
 
 @transaction.atomic
 def organisation_update(*, actor: User, organisation: Organisation, data: dict[str, Any]) -> Organisation:
-    """Change directory fields; the serializer has already limited them to the actor's."""
+    """Change directory fields; the serializer has already limited them to the actor's.
+
+    Turning on ``caseworker_mfa_required`` ends, in the same transaction, every login
+    of the organisation's caseworkers that was made without a second factor.
+    """
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    mfa_turned_on = bool(data.get("caseworker_mfa_required")) and not organisation.caseworker_mfa_required
     for name, value in data.items():
         setattr(organisation, name, value)
     if organisation.min_age > organisation.max_age:
         raise ValidationError({"min_age": [_("Must not be above max_age.")]})
     organisation.save()
-    record(action="organisation.update", actor=actor, obj=organisation, detail={"fields": sorted(data)})
+    detail: dict[str, Any] = {"fields": sorted(data)}
+    if mfa_turned_on:
+        # Roles are a JSON list: filtered here, since SQLite has no JSON containment lookup.
+        caseworkers = [u for u in User.objects.filter(organisation=organisation) if u.has_role(Role.CASEWORKER)]
+        detail["logins_ended"] = revoke_logins_without_second_factor(users=caseworkers, reason="mfa_required")
+    record(action="organisation.update", actor=actor, obj=organisation, detail=detail)
     return organisation
 
 
@@ -249,7 +259,12 @@ class NewApiKey:
 
 @transaction.atomic
 def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None) -> NewApiKey:
-    """Create a key for the actor's organisation. The raw key exists only in this return value."""
+    """Create a key for the actor's organisation. The raw key exists only in this return value.
+
+    A suspended member creates no key (README "Suspension"; the rest of that rule is referrals.policy).
+    """
+    if not actor.organisation.is_active_member:
+        raise BusinessRuleViolation(_("Your organisation is suspended: it cannot create API keys."))
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": [_("Must be in the future.")]})
     prefix = secrets.token_hex(4)

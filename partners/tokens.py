@@ -44,8 +44,10 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
 
     Every failure answers the same ``InvalidCredentials``, whether the user is
     unknown, the password wrong or the code wrong or missing, and counts towards
-    the per-username lockout. A person who must use a second factor but has no
-    device yet gets an enrolment-only token that reaches nothing but enrolment.
+    the per-username lockout. A person with a confirmed TOTP device must give its
+    code, whether or not their role or organisation requires one. A person who must
+    use a second factor but has no device yet gets an enrolment-only token that
+    reaches nothing but enrolment.
     """
     http_request = getattr(request, "_request", request)
     credentials = {"username": username}
@@ -62,16 +64,18 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
 
     enrolment_only = False
     mfa_verified = False
-    if user.requires_mfa:
-        device = confirmed_totp_device(user)
-        if device is None:
-            enrolment_only = True
-        elif otp and device.verify_token(otp):  # verify_token refuses a code already used
+    # A confirmed device is always asked for, required or not: a password alone never
+    # opens an account that has a second factor.
+    device = confirmed_totp_device(user)
+    if device is not None:
+        if otp and device.verify_token(otp):  # verify_token refuses a code already used
             mfa_verified = True
         else:
             user_login_failed.send(sender=__name__, credentials=credentials, request=http_request)
             _login_failed(username, "invalid_otp")
             raise InvalidCredentials()
+    elif user.requires_mfa:
+        enrolment_only = True
     user_logged_in.send(sender=user.__class__, request=http_request, user=user)
     with transaction.atomic():
         pair = _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=enrolment_only)
@@ -212,6 +216,23 @@ def logout(*, user: User) -> None:
         with transaction.atomic():
             _revoke_session(session, reason="logout")
             record(action="auth.logout", actor=user, obj=session)
+
+
+def revoke_logins_without_second_factor(*, users, reason: str) -> int:
+    """End every live login of ``users`` that was not made with a second factor.
+
+    Access tokens of those logins fail on their next use (the authentication checks
+    the login). Logins verified by TOTP stay: they already meet the new requirement.
+    """
+    now = timezone.now()
+    sessions = LoginSession.objects.select_for_update().filter(
+        user__in=users, revoked_at__isnull=True, mfa_verified=False, expires_at__gt=now
+    )
+    count = 0
+    for session in sessions:
+        _revoke_session(session, reason=reason, now=now)
+        count += 1
+    return count
 
 
 def revoke_all_tokens(*, user: User, reason: str) -> None:

@@ -7,6 +7,8 @@ Who sees what (DESIGN §3, §5):
 - it sees a case's subject (identity) only while it is involved;
 - it sees a referral's free text (reason, justification, decline reason, messages)
   while it is involved in the case or the referral is still pending with it;
+- a suspended member sees only its open cases (those it is involved in now) and the
+  referrals about them (``referrals.policy``);
 - coordinators see metadata of every case and referral, never identity or free text;
 - org admins and auditors have no case access here (auditors export through
   the audit trail).
@@ -20,8 +22,9 @@ from django.utils import timezone
 from partners.choices import Role
 from partners.policy import is_partner_system
 
-from .choices import PENDING_REFERRAL_STATUSES, ReferralStatus
+from .choices import PENDING_REFERRAL_STATUSES, CaseStatus, ReferralStatus
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage
+from .policy import reads_open_cases_only
 
 
 def is_coordinator(actor) -> bool:
@@ -43,6 +46,13 @@ def cases_visible_to(actor) -> QuerySet[Case]:
     if not acts_for_partner(actor):
         return Case.objects.none()
     org_id = actor.organisation.pk
+    if reads_open_cases_only(actor):
+        # Suspended: its open cases only, to hand them over; closed and past ones are hidden.
+        return (
+            Case.objects.filter(Exists(_active_involvement(org_id)), status=CaseStatus.OPEN)
+            .annotate(identity_visible=Exists(_active_involvement(org_id)))
+            .select_related("lead_organisation")
+        )
     ever_involved = Involvement.objects.filter(case=OuterRef("pk"), organisation_id=org_id)
     return (
         Case.objects.filter(Exists(ever_involved))
@@ -75,7 +85,12 @@ def referrals_visible_to(actor) -> QuerySet[Referral]:
     if not acts_for_partner(actor):
         return Referral.objects.none()
     org_id = actor.organisation.pk
-    return Referral.objects.filter(Q(sender_id=org_id) | Q(recipient_id=org_id, sent_at__isnull=False))
+    visible = Referral.objects.filter(Q(sender_id=org_id) | Q(recipient_id=org_id, sent_at__isnull=False))
+    if reads_open_cases_only(actor):
+        # Suspended: only the referrals about the open cases it is involved in now.
+        involved = Involvement.objects.filter(case=OuterRef("case_id"), organisation_id=org_id, ended_at__isnull=True)
+        visible = visible.filter(Exists(involved), case__status=CaseStatus.OPEN)
+    return visible
 
 
 def with_actor_involvement(actor, queryset: QuerySet[Referral]) -> QuerySet[Referral]:

@@ -26,11 +26,13 @@ from .choices import (
     PENDING_REFERRAL_STATUSES,
     CaseStatus,
     ConsentPurpose,
+    ExceptionReview,
     InvolvementRole,
     ReferralKind,
     ReferralStatus,
 )
 from .deadlines import deadlines_for
+from .policy import require_membership_allows
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
 POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
@@ -95,6 +97,22 @@ def _referral_event(type_: str, referral: Referral) -> None:
     )
 
 
+def _withdraw_open_referrals_of(case: Case, sender_id, now, *, keep: Referral | None = None) -> int:
+    """Withdraw every open referral (draft, sent, acknowledged) ``sender_id`` sent in ``case``.
+
+    Called when the sender's involvement ends (its lead moved on, its support
+    completed): a referral may only be accepted while its sender is involved, so
+    one that outlived the involvement would bring in an organisation nobody
+    still involved chose.
+    """
+    referrals = Referral.objects.select_for_update().filter(
+        case=case, sender_id=sender_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+    )
+    if keep is not None:
+        referrals = referrals.exclude(pk=keep.pk)
+    return _withdraw_pending(referrals, now)
+
+
 def _withdraw_pending(referrals, now) -> int:
     """Withdraw referrals as a consequence of another action (close, consent withdrawal, transfer)."""
     count = 0
@@ -114,6 +132,7 @@ def case_open(*, actor, subject: dict[str, Any], phenomena: list[str], region: s
     organisation = actor.organisation
     if organisation.kind == OrganisationKind.COORDINATOR:
         raise BusinessRuleViolation(_("The coordination does not hold cases."))
+    require_membership_allows(actor, "case.open")
     now = timezone.now()
     case = Case.objects.create(
         lead_organisation=organisation, opened_by_organisation=organisation, phenomena=phenomena, region=region, opened_at=now
@@ -142,6 +161,7 @@ def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None,
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the lead organisation changes the case."))
+    require_membership_allows(actor, "case.update")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("A closed case cannot be changed."))
     if phenomena is not None:
@@ -167,6 +187,7 @@ def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Cas
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the lead organisation closes the case."))
+    require_membership_allows(actor, "case.close")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is already closed."))
     now = timezone.now()
@@ -194,6 +215,7 @@ def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
     _check_version(case, expected_version)
     if case.lead_organisation_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the last lead organisation reopens the case."))
+    require_membership_allows(actor, "case.reopen")
     if case.status != CaseStatus.CLOSED:
         raise Conflict(_("The case is open."))
     if case.purged_at is not None:
@@ -217,6 +239,7 @@ def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
     """An involved organisation records consent for sharing."""
     case = _locked_case(case.pk)
     _require_involved(case, actor.organisation.pk)
+    require_membership_allows(actor, "consent.record")
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("A closed case cannot be changed."))
     data = dict(data)
@@ -235,6 +258,7 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
     _locked_case(consent.case_id)
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     _require_involved(consent.case, actor.organisation.pk)
+    require_membership_allows(actor, "consent.withdraw")
     if consent.withdrawn_at is not None:
         raise Conflict(_("This consent is already withdrawn."))
     now = timezone.now()
@@ -259,10 +283,23 @@ def purpose_for(recipient: Organisation) -> str:
     return ConsentPurpose.POLICE_REPORT if recipient.kind in POLICE_KINDS else ConsentPurpose.CARE_REFERRAL
 
 
+def _relies_on_flagged_exception(referral: Referral) -> bool:
+    """A legal-basis referral whose exception a coordinator flagged, or that re-routes one that was."""
+    referral_ids = [referral.pk, referral.rerouted_from_id] if referral.rerouted_from_id else [referral.pk]
+    return LegalBasisException.objects.filter(referral_id__in=referral_ids, review_status=ExceptionReview.FLAGGED).exists()
+
+
 def _require_legal_basis(referral: Referral, on: date) -> None:
+    """Sending and accepting need a covering consent or a justified exception that was not flagged.
+
+    An exception counts at once (safety first) while its review is pending, and once
+    approved; a flagged one no longer counts for anything that relied on it.
+    """
     if referral.legal_basis:
         if len(referral.legal_basis_justification.strip()) < 20:
             raise BusinessRuleViolation(_("A legal-basis exception needs a written justification (at least 20 characters)."))
+        if _relies_on_flagged_exception(referral):
+            raise BusinessRuleViolation(_("A coordinator flagged this legal-basis exception: it can no longer be relied on."))
         return
     consent = referral.consent
     if consent is None:
@@ -303,6 +340,7 @@ def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
     _require_involved(case, actor.organisation.pk)
+    require_membership_allows(actor, "referral.create", referral_kind=data.get("kind"))
     referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **_authorship(actor))
     _validate_draft(referral)
     referral.save()
@@ -321,6 +359,7 @@ def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected
         raise Conflict(_("Only a draft can be changed."))
     for name, value in data.items():
         setattr(referral, name, value)
+    require_membership_allows(actor, "referral.update", referral_kind=referral.kind)
     _validate_draft(referral)
     _bump(referral)
     referral.save()
@@ -367,6 +406,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
     """Send a draft: needs a legal basis and an open recipient; sets the deadlines."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_sender(actor, referral)
+    require_membership_allows(actor, "referral.send", referral_kind=referral.kind)
     _require_status(referral, (ReferralStatus.DRAFT,), "send")
     if referral.case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
@@ -406,6 +446,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
 def referral_acknowledge(*, actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.acknowledge")
     _require_status(referral, (ReferralStatus.SENT,), "acknowledge")
     _set_status(referral, ReferralStatus.ACKNOWLEDGED, timezone.now())
     record(action="referral.acknowledge", actor=actor, obj=referral)
@@ -419,15 +460,18 @@ def referral_accept(*, actor, referral: Referral, expected_version=None) -> Refe
 
     The case row is locked first, so of two transfers of one case only the
     first accepted moves the lead; the second finds the sender no longer lead (409).
+    A referral is accepted only while its sender is still involved in the case (409).
     """
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.accept")
     _require_status(referral, PENDING_REFERRAL_STATUSES, "accept")
     case = referral.case
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
-    if referral.recipient.membership_status != MembershipStatus.ACTIVE:
-        raise BusinessRuleViolation(_("A suspended organisation cannot accept referrals."))
+    if _active_involvement(case.pk, referral.sender_id) is None:
+        # Its involvement ended after sending (withdrawals should have caught this: defence in depth).
+        raise Conflict(_("The sender is no longer involved in this case."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
     previous_lead = case.lead_organisation_id
@@ -465,13 +509,8 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
         case.lead_organisation_id = referral.recipient_id
         _bump(case)
         case.save()
-        # Other transfers the old lead still had pending can no longer be honoured.
-        _withdraw_pending(
-            Referral.objects.select_for_update()
-            .filter(case=case, kind=ReferralKind.TRANSFER, sender_id=referral.sender_id, status__in=PENDING_REFERRAL_STATUSES)
-            .exclude(pk=referral.pk),
-            now,
-        )
+        # The old lead is no longer involved: nothing it still had open may bring anyone in.
+        _withdraw_open_referrals_of(case, referral.sender_id, now, keep=referral)
     elif recipient_involvement is None:
         Involvement.objects.create(
             case=case, organisation_id=referral.recipient_id, role=InvolvementRole.SUPPORTING, started_at=now, referral=referral
@@ -482,6 +521,7 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
 def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.decline")
     _require_status(referral, PENDING_REFERRAL_STATUSES, "decline")
     referral.decline_reason_code = reason_code
     referral.decline_reason = reason
@@ -495,6 +535,7 @@ def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str
 def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_sender(actor, referral)
+    require_membership_allows(actor, "referral.withdraw")
     _require_status(referral, (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES), "withdraw")
     _set_status(referral, ReferralStatus.WITHDRAWN, timezone.now())
     record(action="referral.withdraw", actor=actor, obj=referral)
@@ -507,15 +548,18 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
     """The recipient completes an accepted referral; a service referral's involvement ends."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
+    require_membership_allows(actor, "referral.complete")
     _require_status(referral, (ReferralStatus.ACCEPTED,), "complete")
     now = timezone.now()
     if referral.kind == ReferralKind.SERVICE:
-        Involvement.objects.filter(
+        ended = Involvement.objects.filter(
             case_id=referral.case_id,
             organisation_id=referral.recipient_id,
             role=InvolvementRole.SUPPORTING,
             ended_at__isnull=True,
         ).update(ended_at=now)
+        if ended:
+            _withdraw_open_referrals_of(referral.case, referral.recipient_id, now)
     referral.outcome_code = outcome_code
     _set_status(referral, ReferralStatus.COMPLETED, now)
     record(action="referral.complete", actor=actor, obj=referral, detail={"outcome_code": outcome_code})
@@ -530,6 +574,7 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
 def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
     if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
         raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
+    require_membership_allows(actor, "referral.message_post")
     if referral.status == ReferralStatus.DRAFT:
         raise Conflict(_("A draft has no recipient yet."))
     if referral.case.purged_at is not None:
@@ -555,16 +600,41 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
 
 @transaction.atomic
 def exception_review(*, actor, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
-    """A coordinator approves or flags a legal-basis exception, once."""
+    """A coordinator approves or flags a legal-basis exception, once.
+
+    Flagging stops what relied on it: its referral, if still pending, is withdrawn
+    (an accepted one keeps what it received, as with a withdrawn consent), and the
+    sender organisation is told by an ``exception.flagged`` event (ids and codes,
+    never the note or the justification). The case is locked first, as by every
+    transition, so a flag and an accept of the same referral serialise.
+    """
+    _locked_case(exception.case_id)
     exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
-    if exception.review_status != "pending":
+    if exception.review_status != ExceptionReview.PENDING:
         raise Conflict(_("This exception has been reviewed already."))
+    now = timezone.now()
     exception.review_status = decision
     exception.reviewed_by = actor
-    exception.reviewed_at = timezone.now()
+    exception.reviewed_at = now
     exception.review_note = note
     exception.save()
-    record(action="exception.review", actor=actor, obj=exception, detail={"decision": decision})
+    detail: dict[str, Any] = {"decision": decision}
+    if decision == ExceptionReview.FLAGGED:
+        detail["referrals_withdrawn"] = _withdraw_pending(
+            Referral.objects.select_for_update().filter(
+                pk=exception.referral_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
+            ),
+            now,
+        )
+    record(action="exception.review", actor=actor, obj=exception, detail=detail)
+    if decision == ExceptionReview.FLAGGED:
+        emit(
+            type="exception.flagged",
+            organisations=[exception.organisation_id],
+            case_id=exception.case_id,
+            referral_id=exception.referral_id,
+            data={"exception": str(exception.pk), "basis": exception.basis},
+        )
     return exception
 
 

@@ -41,6 +41,7 @@ EVENT_TYPES = (
     "case.purged",
     "consent.withdrawn",
     "exception.review_required",
+    "exception.flagged",
 )
 
 

@@ -38,7 +38,8 @@ def network(flow):
     other_case = flow.open_case(phenomena=["grooming"])
     other_consent = flow.consent(other_case["id"])
     r = {}
-    r["to_shelter_sent"] = flow.draft(case["id"], consent=consent["id"], urgency="immediate")
+    # In the case hotline-be keeps: its referrals in the first one are withdrawn when care-nl takes the lead.
+    r["to_shelter_sent"] = flow.draft(other_case["id"], consent=other_consent["id"], urgency="immediate")
     act(flow, r["to_shelter_sent"], "send", "caseworker")
     r["to_care_accepted"] = flow.draft(
         case["id"], recipient="care-nl", consent=consent["id"], kind="transfer", urgency="normal"
@@ -123,6 +124,7 @@ def test_urgency_kind_phenomenon_and_case_filters(personas, network):
         network["to_shelter_declined"],
     }
     assert ids(client.get(f"/api/v1/referrals/?case={network['other_case']}")) == {
+        network["to_shelter_sent"],
         network["draft_to_shelter"],
         network["to_shelter_declined"],
     }

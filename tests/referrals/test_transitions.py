@@ -333,10 +333,11 @@ def test_a_transfer_drafted_by_a_lead_that_lost_the_lead_cannot_be_sent(flow, or
     assert perform(flow, "send", first["id"], "caseworker").status_code == 200
     assert perform(flow, "accept", first["id"], "recipient_caseworker").status_code == 200
 
-    # hotline-be is no longer involved at all: its draft cannot go out.
+    # hotline-be is no longer involved at all: its draft was withdrawn and cannot go out.
+    assert stored(second["id"])["status"] == "withdrawn"
     response = perform(flow, "send", second["id"], "caseworker")
-    assert response.status_code == 422
-    assert stored(second["id"])["status"] == "draft"
+    assert response.status_code == 409
+    assert stored(second["id"])["status"] == "withdrawn"
 
 
 def test_accepting_a_transfer_withdraws_the_old_leads_other_pending_transfers(flow, orgs):
