@@ -14,14 +14,19 @@ Who sees what (DESIGN §3, §5):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+
+from coalition.audit.services import record_many
 
 from partners.choices import Role
 from partners.policy import is_partner_system
 
 from .choices import PENDING_REFERRAL_STATUSES, ReferralStatus
-from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
 
 def is_coordinator(actor) -> bool:
@@ -59,6 +64,27 @@ def identity_visible(actor, case: Case) -> bool:
     if annotated is not None:
         return annotated
     return Involvement.objects.filter(case=case, organisation_id=actor.organisation.pk, ended_at__isnull=True).exists()
+
+
+def subjects_shown_to(actor, cases: Iterable[Case]) -> dict[Any, Subject]:
+    """The subjects of ``cases`` that ``actor`` is shown, keyed by case id; each one shown is audited.
+
+    The one way identity leaves for display, whatever the front end or route: one
+    ``subject.read`` entry per case whose subject is returned, all in one insert, written
+    before the caller can show anything. If the entries cannot be written this raises and
+    nothing is shown. A case without a subject (purged, erased) or not visible gives none.
+    """
+    shown: dict[Any, Subject] = {}
+    for case in cases:
+        if not identity_visible(actor, case):
+            continue
+        subject = getattr(case, "subject", None)  # none once purged or erased
+        if subject is not None:
+            shown[case.pk] = subject
+    if shown:
+        ids = list(shown)
+        record_many(action="subject.read", actor=actor, object_type="subject", object_ids=ids, cases=ids)
+    return shown
 
 
 def referrals_visible_to(actor) -> QuerySet[Referral]:

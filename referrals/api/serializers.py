@@ -78,8 +78,28 @@ class SubjectSerializer(serializers.Serializer):
         }
 
 
+class CaseListSerializer(serializers.ListSerializer):
+    """A page of cases: the subjects shown on it are taken (and audited) in one go."""
+
+    def to_representation(self, data):
+        cases = list(data.all() if hasattr(data, "all") else data)
+        _mark_shown_subjects(self.context["actor"], cases)
+        return super().to_representation(cases)
+
+
+def _mark_shown_subjects(actor, cases: list[Case]) -> None:
+    shown = selectors.subjects_shown_to(actor, cases)
+    for case in cases:
+        case.shown_subject = shown.get(case.pk)
+
+
 class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
-    """A case as the actor may see it: ``subject`` is null unless its organisation is involved."""
+    """A case as the actor may see it: ``subject`` is null unless its organisation is involved.
+
+    The subject comes only from ``selectors.subjects_shown_to``, which audits it: every
+    response that carries a case, whatever the route, leaves one ``subject.read`` per
+    subject it shows (a page: one insert for the page).
+    """
 
     phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
     lead_organisation = serializers.UUIDField(source="lead_organisation_id")
@@ -90,6 +110,12 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
         model = Case
         fields = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "closed_at", "outcome", "version", "subject"]
         read_only_fields = fields
+        list_serializer_class = CaseListSerializer
+
+    def to_representation(self, case):
+        if not isinstance(self.parent, CaseListSerializer):  # one case: its own read
+            _mark_shown_subjects(self.context["actor"], [case])
+        return super().to_representation(case)
 
     @extend_schema_field(serializers.ChoiceField(choices=CaseOutcome.choices, allow_null=True))
     def get_outcome(self, case):
@@ -97,9 +123,7 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
 
     @extend_schema_field(SubjectSerializer(allow_null=True))
     def get_subject(self, case):
-        if not selectors.identity_visible(self.context["actor"], case):
-            return None
-        subject = getattr(case, "subject", None)  # none once purged or erased
+        subject = getattr(case, "shown_subject", None)
         return None if subject is None else SubjectSerializer().to_representation(subject)
 
 
