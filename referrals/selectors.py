@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from coalition.audit.services import record_many
 
-from partners.choices import Role
+from partners.choices import ApiKeyScope, Role
 from partners.policy import is_partner_system
 
 from .choices import PENDING_REFERRAL_STATUSES, ReferralStatus
@@ -56,14 +56,30 @@ def cases_visible_to(actor) -> QuerySet[Case]:
     )
 
 
-def identity_visible(actor, case: Case) -> bool:
-    """True only while the actor's organisation is involved in the case; never for coordinators."""
+def may_read(actor) -> bool:
+    """A caseworker, or an API key holding ``referrals:read``: a write-only key reads nothing."""
+    if is_partner_system(actor):
+        return ApiKeyScope.REFERRALS_READ in actor.scopes
+    return actor.has_role(Role.CASEWORKER)
+
+
+def involved_in(actor, case: Case) -> bool:
+    """The actor acts for a partner involved in the case now: the precondition of every write on it."""
     if not acts_for_partner(actor):
         return False
-    annotated = getattr(case, "identity_visible", None)
+    annotated = getattr(case, "identity_visible", None)  # the annotation of cases_visible_to
     if annotated is not None:
         return annotated
     return Involvement.objects.filter(case=case, organisation_id=actor.organisation.pk, ended_at__isnull=True).exists()
+
+
+def identity_visible(actor, case: Case) -> bool:
+    """True only while the actor's organisation is involved in the case, and the actor may read.
+
+    Never for coordinators; never for an API key without ``referrals:read``, not even in
+    the answer to its own write.
+    """
+    return may_read(actor) and involved_in(actor, case)
 
 
 def subjects_shown_to(actor, cases: Iterable[Case]) -> dict[Any, Subject]:
@@ -142,7 +158,12 @@ def _involvement_decides(org_id, referral: Referral) -> bool:
 
 
 def free_text_visible(actor, referral: Referral) -> bool:
-    """Reason and the other free text: for the two parties while it matters to them."""
+    """Reason and the other free text: for the two parties while it matters to them, if the actor may read."""
+    return may_read(actor) and may_converse(actor, referral)
+
+
+def may_converse(actor, referral: Referral) -> bool:
+    """The organisations' rule of free text without the read scope: who may post a message on the referral."""
     if not acts_for_partner(actor):
         return False
     org_id = actor.organisation.pk

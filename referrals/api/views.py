@@ -87,7 +87,7 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
         obj = super().get_object()
         if self.request.method != "GET":
             # Writes need the organisation to be involved now, not only in the past.
-            if not selectors.identity_visible(self.request.user, obj):
+            if not selectors.involved_in(self.request.user, obj):
                 raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
         return obj
 
@@ -314,7 +314,7 @@ class ReferralViewSet(mixins.ListModelMixin, ScopedActorViewSet):
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def messages(self, request, pk=None):
         referral = self.get_object()
-        if not selectors.free_text_visible(request.user, referral):
+        if not selectors.may_converse(request.user, referral):
             raise NotFound()
         if request.method == "POST":
             data = s.MessageCreateSerializer(data=request.data)

@@ -88,3 +88,58 @@ def test_answers_without_a_subject_leave_no_identity_read(flow, personas):
     assert all(response.status_code == 200 for response in responses)
     assert [reads_of(response) for response in responses] == [[]] * len(responses)
     assert coordinator.get(f"/api/v1/cases/{case['id']}/").json()["subject"] is None
+
+
+# --- item 4: an API key without referrals:read reads nothing --------------------------------------------
+
+
+@pytest.fixture
+def write_only_system(personas, orgs):
+    """hotline-be's second case system: an API key with ``referrals:write`` only."""
+    key = partner_services.api_key_create(
+        actor=personas["org_admin"].user, name="Hotline intake", scopes=["referrals:write"], expires_at=None
+    )
+    return Persona("write_only_system", raw_api_key=key.raw_key, organisation=orgs["hotline-be"])
+
+
+def test_a_write_only_key_gets_no_subject_and_no_free_text_from_any_write(flow, personas, write_only_system):
+    client = write_only_system.client
+    opened = client.post("/api/v1/cases/", CASE_BODY, format="json")
+    assert opened.status_code == 201
+    case_id = opened.json()["id"]
+    answers = [
+        opened,
+        client.patch(f"/api/v1/cases/{case_id}/", {}, format="json"),
+        client.post(f"/api/v1/cases/{case_id}/close/", {"outcome": "safe_and_supported"}, format="json"),
+        client.post(f"/api/v1/cases/{case_id}/reopen/", {}, format="json"),
+        client.post("/api/v1/cases/", CASE_BODY, format="json", HTTP_IDEMPOTENCY_KEY="wo-1"),
+        client.post("/api/v1/cases/", CASE_BODY, format="json", HTTP_IDEMPOTENCY_KEY="wo-1"),  # replay
+    ]
+    consent = client.post(
+        f"/api/v1/cases/{case_id}/consents/",
+        {"given_by": "young_person", "method": "written", "purposes": ["care_referral"]}, format="json",
+    )
+    assert consent.status_code == 201
+    drafted = client.post(
+        "/api/v1/referrals/", flow.referral_body(case_id, consent=consent.json()["id"], reason="Needs a bed tonight."),
+        format="json",
+    )
+    referral_id = drafted.json()["id"]
+    answers += [
+        drafted,
+        client.patch(f"/api/v1/referrals/{referral_id}/", {"reason": "Needs a bed tomorrow."}, format="json"),
+        client.post(f"/api/v1/referrals/{referral_id}/send/", {}, format="json"),
+    ]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 201, 201, 201, 200, 200]
+    for answer in answers:
+        body = answer.json()
+        assert body.get("subject") is None, answer.wsgi_request.path
+        assert body.get("reason") is None and body.get("decline_reason") is None, answer.wsgi_request.path
+        assert CHILD["given_name"] not in answer.content.decode()
+        assert reads_of(answer) == []
+    # The writes did happen, and the organisation's own reader sees them in full.
+    full = personas["partner_system"].client.get(f"/api/v1/referrals/{referral_id}/").json()
+    assert (full["status"], full["reason"]) == ("sent", "Needs a bed tomorrow.")
+    assert personas["partner_system"].client.get(f"/api/v1/cases/{case_id}/").json()["subject"]["given_name"] == (
+        CHILD["given_name"]
+    )
