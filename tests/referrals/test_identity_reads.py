@@ -70,6 +70,23 @@ def test_retrieve_and_list_audit_one_entry_per_subject_shown(flow, personas):
     assert reads_of(listing) == ids
 
 
+@pytest.mark.parametrize("route", ["create", "close", "reopen"])
+def test_an_idempotent_replay_that_shows_the_subject_is_audited_again(route, flow, personas):
+    client = personas["caseworker"].client
+    if route == "create":
+        path, body = "/api/v1/cases/", CASE_BODY
+    else:
+        case = flow.open_case()
+        if route == "reopen":
+            client.post(f"/api/v1/cases/{case['id']}/close/", {"outcome": "safe_and_supported"}, format="json")
+        path, body = f"/api/v1/cases/{case['id']}/{route}/", ({"outcome": "safe_and_supported"} if route == "close" else {})
+    first = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=f"replay-{route}")
+    replay = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=f"replay-{route}")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert shows_subject(replay)
+    assert reads_of(first) == reads_of(replay) == [first.json()["id"]]
+
+
 # --- answers without a subject ----------------------------------------------------------------------
 
 
