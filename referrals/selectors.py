@@ -157,6 +157,15 @@ def _involvement_decides(org_id, referral: Referral) -> bool:
     )
 
 
+def triage_details_visible(actor, referral: Referral) -> bool:
+    """Exact age, gender and language of a referral: for the partners that see it, never for coordinators.
+
+    Combined, they can single out a child in a small region; a coordinator monitoring
+    handovers needs an age band at most (DESIGN §3).
+    """
+    return acts_for_partner(actor)
+
+
 def free_text_visible(actor, referral: Referral) -> bool:
     """Reason and the other free text: for the two parties while it matters to them, if the actor may read."""
     return may_read(actor) and may_converse(actor, referral)

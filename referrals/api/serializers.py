@@ -19,6 +19,7 @@ from partners.choices import Language, Phenomenon
 
 from .. import selectors
 from ..choices import (
+    AGE_BANDS,
     CaseOutcome,
     ConsentGiver,
     ConsentMethod,
@@ -32,6 +33,7 @@ from ..choices import (
     RequestedService,
     Signal,
     Urgency,
+    age_band,
 )
 from ..models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
@@ -218,6 +220,8 @@ class LegalBasisSerializer(serializers.Serializer):
 
 
 FREE_TEXT_FIELDS = ("reason", "decline_reason")
+# Exact triage details that a coordinator does not get (age_band stays).
+TRIAGE_DETAIL_FIELDS = ("age", "gender", "language")
 
 
 class ReferralListSerializer(serializers.ListSerializer):
@@ -241,8 +245,14 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
     signals = serializers.ListField(child=serializers.ChoiceField(choices=Signal.choices))
     reason = serializers.CharField(allow_null=True)
     decline_reason = serializers.CharField(allow_null=True)
-    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True)
-    language = serializers.ChoiceField(choices=Language.choices, allow_blank=True)
+    age = serializers.IntegerField(allow_null=True, help_text=_("Null for coordinators, who see age_band."))
+    age_band = serializers.SerializerMethodField()
+    gender = serializers.ChoiceField(
+        choices=Gender.choices, allow_blank=True, allow_null=True, help_text=_("Null for coordinators.")
+    )
+    language = serializers.ChoiceField(
+        choices=Language.choices, allow_blank=True, allow_null=True, help_text=_("Null for coordinators.")
+    )
     legal_basis = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
     decline_reason_code = serializers.SerializerMethodField()
@@ -252,7 +262,7 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
         model = Referral
         fields = [
             "id", "case", "sender", "recipient", "kind", "status", "phenomenon", "urgency", "requested_service",
-            "reason", "signals", "consent", "legal_basis", "age", "gender", "region", "language",
+            "reason", "signals", "consent", "legal_basis", "age", "age_band", "gender", "region", "language",
             "acknowledge_due", "decide_due", "overdue", "decline_reason_code", "decline_reason", "outcome_code",
             "rerouted_from", "created_at", "sent_at", "acknowledged_at", "accepted_at", "declined_at",
             "withdrawn_at", "completed_at", "version",
@@ -267,7 +277,14 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
                 data[name] = None
             if data["legal_basis"]:
                 data["legal_basis"]["justification"] = None
+        if not selectors.triage_details_visible(self.context["actor"], referral):
+            for name in TRIAGE_DETAIL_FIELDS:
+                data[name] = None
         return data
+
+    @extend_schema_field(serializers.ChoiceField(choices=[band for band, _low, _high in AGE_BANDS], allow_null=True))
+    def get_age_band(self, referral):
+        return age_band(referral.age)
 
     @extend_schema_field(LegalBasisSerializer(allow_null=True))
     def get_legal_basis(self, referral):
