@@ -131,3 +131,17 @@ class LegalHoldReason(models.TextChoices):
     REGULATOR_REQUEST = "regulator_request", _("Request of a supervisory authority")
     INTERNAL_INQUIRY = "internal_inquiry", _("Internal inquiry or complaint")
     OTHER = "other", _("Other legal duty to keep")
+
+
+# Age bands of the figures and of a coordinator's view of a referral: (label, lowest, highest or None).
+AGE_BANDS = (("0-11", 0, 11), ("12-14", 12, 14), ("15-17", 15, 17), ("18+", 18, None))
+
+
+def age_band(age: int | None) -> str | None:
+    """The band of an age in years; None for an unknown age."""
+    if age is None:
+        return None
+    for label, low, high in AGE_BANDS:
+        if age >= low and (high is None or age <= high):
+            return label
+    return None

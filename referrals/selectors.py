@@ -16,14 +16,19 @@ Who sees what (DESIGN §3, §5):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from partners.choices import Role
+from coalition.audit.services import record_many
+
+from partners.choices import ApiKeyScope, Role
 from partners.policy import is_partner_system
 
 from .choices import PENDING_REFERRAL_STATUSES, CaseStatus, ReferralStatus
-from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 from .policy import reads_open_cases_only
 
 
@@ -61,14 +66,51 @@ def cases_visible_to(actor) -> QuerySet[Case]:
     )
 
 
-def identity_visible(actor, case: Case) -> bool:
-    """True only while the actor's organisation is involved in the case; never for coordinators."""
+def may_read(actor) -> bool:
+    """A caseworker, or an API key holding ``referrals:read``: a write-only key reads nothing."""
+    if is_partner_system(actor):
+        return ApiKeyScope.REFERRALS_READ in actor.scopes
+    return actor.has_role(Role.CASEWORKER)
+
+
+def involved_in(actor, case: Case) -> bool:
+    """The actor acts for a partner involved in the case now: the precondition of every write on it."""
     if not acts_for_partner(actor):
         return False
-    annotated = getattr(case, "identity_visible", None)
+    annotated = getattr(case, "identity_visible", None)  # the annotation of cases_visible_to
     if annotated is not None:
         return annotated
     return Involvement.objects.filter(case=case, organisation_id=actor.organisation.pk, ended_at__isnull=True).exists()
+
+
+def identity_visible(actor, case: Case) -> bool:
+    """True only while the actor's organisation is involved in the case, and the actor may read.
+
+    Never for coordinators; never for an API key without ``referrals:read``, not even in
+    the answer to its own write.
+    """
+    return may_read(actor) and involved_in(actor, case)
+
+
+def subjects_shown_to(actor, cases: Iterable[Case]) -> dict[Any, Subject]:
+    """The subjects of ``cases`` that ``actor`` is shown, keyed by case id; each one shown is audited.
+
+    The one way identity leaves for display, whatever the front end or route: one
+    ``subject.read`` entry per case whose subject is returned, all in one insert, written
+    before the caller can show anything. If the entries cannot be written this raises and
+    nothing is shown. A case without a subject (purged, erased) or not visible gives none.
+    """
+    shown: dict[Any, Subject] = {}
+    for case in cases:
+        if not identity_visible(actor, case):
+            continue
+        subject = getattr(case, "subject", None)  # none once purged or erased
+        if subject is not None:
+            shown[case.pk] = subject
+    if shown:
+        ids = list(shown)
+        record_many(action="subject.read", actor=actor, object_type="subject", object_ids=ids, cases=ids)
+    return shown
 
 
 def referrals_visible_to(actor) -> QuerySet[Referral]:
@@ -130,8 +172,22 @@ def _involvement_decides(org_id, referral: Referral) -> bool:
     )
 
 
+def triage_details_visible(actor, referral: Referral) -> bool:
+    """Exact age, gender and language of a referral: for the partners that see it, never for coordinators.
+
+    Combined, they can single out a child in a small region; a coordinator monitoring
+    handovers needs an age band at most (DESIGN §3).
+    """
+    return acts_for_partner(actor)
+
+
 def free_text_visible(actor, referral: Referral) -> bool:
-    """Reason and the other free text: for the two parties while it matters to them."""
+    """Reason and the other free text: for the two parties while it matters to them, if the actor may read."""
+    return may_read(actor) and may_converse(actor, referral)
+
+
+def may_converse(actor, referral: Referral) -> bool:
+    """The organisations' rule of free text without the read scope: who may post a message on the referral."""
     if not acts_for_partner(actor):
         return False
     org_id = actor.organisation.pk

@@ -31,7 +31,10 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "required": False,
     # Visible ASCII only, as coalition.api.idempotency checks.
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
-    "description": "Retry-safe POST: a replay returns the first successful response (kept 24 hours per organisation).",
+    "description": (
+        "Retry-safe POST: a replay by the same person or API key answers the first success again, rendered "
+        "for the caller now (kept 24 hours); an answer that held a secret is not replayed (409 not-replayed)."
+    ),
 }
 
 

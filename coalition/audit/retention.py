@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import Conflict
-from coalition.api.idempotency import expire_idempotency_records
+from coalition.api.idempotency import expire_idempotency_records, forget_case
 from referrals.choices import CaseStatus
 from referrals.models import Case, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
@@ -45,6 +45,7 @@ def erase_personal_data(case: Case, now: datetime) -> dict[str, int]:
     exceptions = LegalBasisException.objects.filter(case=case).update(justification="", review_note="")
     messages = ReferralMessage.objects.filter(referral__case=case).update(body="")
     Case.objects.filter(pk=case.pk).update(purged_at=now, version=F("version") + 1, updated_at=now)
+    forget_case(case.pk)  # Idempotency-Key records about the case: a replay afterwards is a fresh request
     case.refresh_from_db()
     return {"subject_removed": subjects, "referrals": referrals, "exceptions": exceptions, "messages": messages}
 
@@ -112,8 +113,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
             emit(type="case.purged", organisations=organisations_that_held(case), case_id=case.pk)
             purged += 1
     with transaction.atomic():
-        # Stored first responses to POSTs may repeat identity (a new case's subject): past
-        # their replay window they serve nothing, and nothing else removes them.
+        # Idempotency-Key records past their replay window serve nothing, and nothing else removes them.
         idempotency_records = expire_idempotency_records(now)
         record(
             action="retention.purge_run",

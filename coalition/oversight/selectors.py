@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from partners.choices import MembershipStatus, Role
 from partners.policy import is_partner_system
-from referrals.choices import PENDING_REFERRAL_STATUSES, CaseStatus, InvolvementRole, ReferralStatus, Urgency
+from referrals.choices import AGE_BANDS, PENDING_REFERRAL_STATUSES, CaseStatus, InvolvementRole, ReferralStatus, Urgency
 from referrals.models import Case, Involvement, Referral
 from referrals.selectors import is_coordinator
 
@@ -141,7 +141,6 @@ def unattended_cases(actor, now: datetime | None = None) -> QuerySet[Case]:
 
 DIMENSIONS = ("period", "phenomenon", "age_band", "gender", "organisation", "outcome")
 PERIODS = ("month", "quarter", "year")
-AGE_BANDS = (("0-11", 0, 11), ("12-14", 12, 14), ("15-17", 15, 17), ("18+", 18, None))
 
 
 def referrals_for_figures(actor) -> QuerySet[Referral]:

@@ -163,6 +163,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         "create": allow(Role.ORG_ADMIN),
         "destroy": allow(Role.ORG_ADMIN),
     }
+    idempotency_secret_actions = frozenset({"create"})  # the raw key is shown once: never replayed
 
     @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer})
     def create(self, request):
@@ -229,6 +230,7 @@ class TotpEnrolView(CoalitionAPIView):
 
     policy = {"post": allow(*ANY_ROLE, during_mfa_enrolment=True)}
     problem_statuses = {"post": [409]}
+    idempotency_secret_actions = frozenset({"post"})  # the TOTP secret is shown once: never replayed
 
     @extend_schema(request=None, responses={201: s.TotpEnrolmentSerializer}, tags=["auth"])
     def post(self, request):

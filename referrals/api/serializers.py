@@ -19,6 +19,7 @@ from partners.choices import Language, Phenomenon
 
 from .. import selectors
 from ..choices import (
+    AGE_BANDS,
     CaseOutcome,
     ConsentGiver,
     ConsentMethod,
@@ -32,6 +33,7 @@ from ..choices import (
     RequestedService,
     Signal,
     Urgency,
+    age_band,
 )
 from ..models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
@@ -78,8 +80,28 @@ class SubjectSerializer(serializers.Serializer):
         }
 
 
+class CaseListSerializer(serializers.ListSerializer):
+    """A page of cases: the subjects shown on it are taken (and audited) in one go."""
+
+    def to_representation(self, data):
+        cases = list(data.all() if hasattr(data, "all") else data)
+        _mark_shown_subjects(self.context["actor"], cases)
+        return super().to_representation(cases)
+
+
+def _mark_shown_subjects(actor, cases: list[Case]) -> None:
+    shown = selectors.subjects_shown_to(actor, cases)
+    for case in cases:
+        case.shown_subject = shown.get(case.pk)
+
+
 class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
-    """A case as the actor may see it: ``subject`` is null unless its organisation is involved."""
+    """A case as the actor may see it: ``subject`` is null unless its organisation is involved.
+
+    The subject comes only from ``selectors.subjects_shown_to``, which audits it: every
+    response that carries a case, whatever the route, leaves one ``subject.read`` per
+    subject it shows (a page: one insert for the page).
+    """
 
     phenomena = serializers.ListField(child=serializers.ChoiceField(choices=Phenomenon.choices))
     lead_organisation = serializers.UUIDField(source="lead_organisation_id")
@@ -90,6 +112,12 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
         model = Case
         fields = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "closed_at", "outcome", "version", "subject"]
         read_only_fields = fields
+        list_serializer_class = CaseListSerializer
+
+    def to_representation(self, case):
+        if not isinstance(self.parent, CaseListSerializer):  # one case: its own read
+            _mark_shown_subjects(self.context["actor"], [case])
+        return super().to_representation(case)
 
     @extend_schema_field(serializers.ChoiceField(choices=CaseOutcome.choices, allow_null=True))
     def get_outcome(self, case):
@@ -97,9 +125,7 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
 
     @extend_schema_field(SubjectSerializer(allow_null=True))
     def get_subject(self, case):
-        if not selectors.identity_visible(self.context["actor"], case):
-            return None
-        subject = getattr(case, "subject", None)  # none once purged or erased
+        subject = getattr(case, "shown_subject", None)
         return None if subject is None else SubjectSerializer().to_representation(subject)
 
 
@@ -194,6 +220,8 @@ class LegalBasisSerializer(serializers.Serializer):
 
 
 FREE_TEXT_FIELDS = ("reason", "decline_reason")
+# Exact triage details that a coordinator does not get (age_band stays).
+TRIAGE_DETAIL_FIELDS = ("age", "gender", "language")
 
 
 class ReferralListSerializer(serializers.ListSerializer):
@@ -217,8 +245,14 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
     signals = serializers.ListField(child=serializers.ChoiceField(choices=Signal.choices))
     reason = serializers.CharField(allow_null=True)
     decline_reason = serializers.CharField(allow_null=True)
-    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True)
-    language = serializers.ChoiceField(choices=Language.choices, allow_blank=True)
+    age = serializers.IntegerField(allow_null=True, help_text=_("Null for coordinators, who see age_band."))
+    age_band = serializers.SerializerMethodField()
+    gender = serializers.ChoiceField(
+        choices=Gender.choices, allow_blank=True, allow_null=True, help_text=_("Null for coordinators.")
+    )
+    language = serializers.ChoiceField(
+        choices=Language.choices, allow_blank=True, allow_null=True, help_text=_("Null for coordinators.")
+    )
     legal_basis = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
     decline_reason_code = serializers.SerializerMethodField()
@@ -228,7 +262,7 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
         model = Referral
         fields = [
             "id", "case", "sender", "recipient", "kind", "status", "phenomenon", "urgency", "requested_service",
-            "reason", "signals", "consent", "legal_basis", "age", "gender", "region", "language",
+            "reason", "signals", "consent", "legal_basis", "age", "age_band", "gender", "region", "language",
             "acknowledge_due", "decide_due", "overdue", "decline_reason_code", "decline_reason", "outcome_code",
             "rerouted_from", "created_at", "sent_at", "acknowledged_at", "accepted_at", "declined_at",
             "withdrawn_at", "completed_at", "version",
@@ -243,7 +277,14 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
                 data[name] = None
             if data["legal_basis"]:
                 data["legal_basis"]["justification"] = None
+        if not selectors.triage_details_visible(self.context["actor"], referral):
+            for name in TRIAGE_DETAIL_FIELDS:
+                data[name] = None
         return data
+
+    @extend_schema_field(serializers.ChoiceField(choices=[band for band, _low, _high in AGE_BANDS], allow_null=True))
+    def get_age_band(self, referral):
+        return age_band(referral.age)
 
     @extend_schema_field(LegalBasisSerializer(allow_null=True))
     def get_legal_basis(self, referral):

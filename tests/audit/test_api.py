@@ -124,8 +124,10 @@ def test_who_read_a_young_persons_identity_and_when(flow, personas):
 
     assert response.status_code == 200
     reads = response.json()["results"]
+    # Newest first; the last is the answer to opening the case, which showed its subject (issue #11, item 6).
     assert [(r["actor_user"], r["organisation"]) for r in reads] == [
         (str(personas["recipient_caseworker"].user.pk), str(personas["recipient_caseworker"].organisation.pk)),
+        (str(personas["caseworker"].user.pk), str(personas["caseworker"].organisation.pk)),
         (str(personas["caseworker"].user.pk), str(personas["caseworker"].organisation.pk)),
     ]
     assert all(r["case"] == case["id"] and r["object_type"] == "subject" and r["at"] for r in reads)
@@ -178,7 +180,7 @@ def test_searching_the_trail_is_itself_audited_with_filter_names_only(flow, pers
     assert entry.action == "audit.search"
     assert entry.actor_user == personas["auditor"].user.pk
     assert str(entry.case) == case["id"]
-    assert entry.detail == {"filters": ["action", "case"], "results": 0}
+    assert entry.detail == {"filters": ["action", "case"], "results": 1}  # the answer to opening the case
 
 
 def test_entries_are_cursor_paginated_newest_first_with_a_fixed_number_of_queries(flow, personas, django_assert_max_num_queries):

@@ -61,7 +61,9 @@ def test_each_write_of_a_referrals_life_leaves_exactly_one_entry_naming_actor_ob
     caseworker = personas["caseworker"].client
     response = caseworker.post("/api/v1/cases/", {"subject": CHILD, "phenomena": ["teen_pimp"]}, format="json")
     case_id = response.json()["id"]
-    [entry] = entries_of(response)
+    # The answer shows the new case's subject: that read is audited too (issue #11, item 6).
+    assert sorted(actions_of(response)) == ["case.open", "subject.read"]
+    [entry] = [entry for entry in entries_of(response) if entry.action == "case.open"]
     assert (entry.action, entry.object_type, str(entry.object_id), str(entry.case)) == ("case.open", "case", case_id, case_id)
     assert entry.actor_user == personas["caseworker"].user.pk
     assert entry.organisation == orgs["hotline-be"].pk

@@ -101,7 +101,7 @@ def test_idempotency_keys_older_than_the_setting_expire(orgs, settings):
     now = timezone.now()
     for key, age in (("old", 25), ("young", 23)):
         IdempotencyRecord.objects.create(
-            organisation=orgs["hotline-be"], key=key, request_digest="0" * 64, created_at=now - timedelta(hours=age)
+            principal="user:x", key=key, request_digest="0" * 64, created_at=now - timedelta(hours=age)
         )
     assert jobs.expire_idempotency_keys(now) == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]

@@ -28,7 +28,8 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "api_docs" / "openapi.yaml"
 
 REFERRAL_KEYS = {
     "id", "case", "sender", "recipient", "kind", "status", "phenomenon", "urgency", "requested_service", "reason",
-    "signals", "consent", "legal_basis", "age", "gender", "region", "language", "acknowledge_due", "decide_due",
+    "signals", "consent", "legal_basis", "age", "age_band", "gender", "region", "language", "acknowledge_due",
+    "decide_due",
     "overdue", "decline_reason_code", "decline_reason", "outcome_code", "rerouted_from", "created_at", "sent_at",
     "acknowledged_at", "accepted_at", "declined_at", "withdrawn_at", "completed_at", "version",
 }
@@ -50,6 +51,9 @@ IDENTIFYING_VALUES = [
     CHILD[name] for name in ("given_name", "family_name", "date_of_birth", "municipality", "safe_contact")
 ]
 FREE_TEXT = {"reason", "decline_reason"}
+# A coordinator's view of a referral is minimal (issue #11, item 11): no exact age, gender or
+# language, which combined single out a child in a small region; an age band instead.
+TRIAGE_DETAILS = {"age", "gender", "language"}
 
 # A service referral sent with consent: which referral fields are null at each stage,
 # for a persona that may read its free text. Free-text readers: see FREE_TEXT_READERS.
@@ -158,6 +162,8 @@ def expected_referral_shape(stage: str, persona: str) -> tuple[set[str], set[str
     nulls = set(NULL_AT_STAGE[stage])
     if persona not in FREE_TEXT_READERS[stage]:
         nulls |= FREE_TEXT
+    if persona == "coordinator":
+        nulls |= TRIAGE_DETAILS
     return REFERRAL_KEYS, nulls
 
 
@@ -288,6 +294,7 @@ def test_coordinator_sees_no_free_text_and_no_justification(flow, cast, recorder
         assert body["decline_reason"] is None
         assert body["legal_basis"] == {"basis": "vital_interest", "justification": None}
         assert body["decline_reason_code"] == "no_capacity"  # codes are metadata
+        assert (body["age"], body["gender"], body["language"], body["age_band"]) == (None, None, None, "15-17")
     assert coordinator.get(f"/api/v1/cases/{case['id']}/").json()["subject"] is None
 
     # The sender, involved, reads all of it: the nulls above are the coordinator's, not the data's.
@@ -295,6 +302,8 @@ def test_coordinator_sees_no_free_text_and_no_justification(flow, cast, recorder
     assert sender_view["legal_basis"]["justification"] == justification
     assert sender_view["decline_reason"] == "No bed free until Monday."
     assert sender_view["reason"] == referral["reason"]
+    assert (sender_view["age"], sender_view["gender"], sender_view["language"]) == (16, "female", "nl")
+    assert sender_view["age_band"] == "15-17"
 
     free_text = [referral["reason"], "No bed free until Monday."]
     referral_responses = [r for r in recorder["coordinator"] if r.wsgi_request.path.startswith("/api/v1/referrals/")]

@@ -10,11 +10,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from coalition.api.idempotency import _digest
+from coalition.audit.models import AuditEntry
+from coalition.audit.retention import purge_expired
+from coalition.events.models import WebhookEndpoint
 from coalition.models import IdempotencyRecord
+from partners.choices import Role
 from partners.models import ApiKey
 from referrals import services
 from referrals.models import Case, Consent, Referral, ReferralMessage
+from tests.conftest import Persona, make_user
 
 from .conftest import CHILD
 
@@ -97,14 +104,6 @@ def test_posting_a_message_twice_with_one_key_posts_one(flow, personas):
     assert ReferralMessage.objects.count() == 1
 
 
-def test_creating_an_api_key_twice_with_one_key_creates_one(personas):
-    count = ApiKey.objects.count()
-    body = {"name": "Nightly sync", "scopes": ["referrals:read"]}
-    first, second = _post_twice(personas["org_admin"], "/api/v1/api-keys/", body)
-    assert ApiKey.objects.count() == count + 1
-    assert second.json()["key"] == first.json()["key"]
-
-
 def test_a_review_twice_with_one_key_replays_the_first_decision(flow, personas):
     case = flow.open_case()
     draft = flow.draft(
@@ -173,12 +172,20 @@ def test_keys_belong_to_one_organisation(personas):
     assert Case.objects.count() == 2
 
 
-def test_an_organisations_people_and_systems_share_its_keys(personas):
-    # Keys are per organisation (a caseworker and the partner system of hotline-be).
+def test_a_colleagues_replay_of_the_same_key_is_a_fresh_request(personas, orgs):
+    """Keys are per person or API key, not per organisation (issue #11, item 5).
+
+    Before, a caseworker and the partner system of hotline-be shared keys: the second
+    got the first one's answer (for an org admin's key: a TOTP secret or a raw API key).
+    """
+    colleague = Persona("colleague", user=make_user("hotline-be-caseworker-2", orgs["hotline-be"], [Role.CASEWORKER]))
     first = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "org-wide")
-    again = post(personas["partner_system"], "/api/v1/cases/", CASE_BODY, "org-wide")
-    assert again["Idempotent-Replayed"] == "true"
-    assert again.json()["id"] == first.json()["id"]
+    for other in (personas["partner_system"], colleague):
+        again = post(other, "/api/v1/cases/", CASE_BODY, "org-wide")
+        assert again.status_code == 201
+        assert "Idempotent-Replayed" not in again
+        assert again.json()["id"] != first.json()["id"]
+    assert Case.objects.count() == 3
 
 
 # --- failures and expiry ----------------------------------------------------------------------------
@@ -227,11 +234,11 @@ def test_a_server_error_frees_the_key(personas, monkeypatch):
     assert "Idempotent-Replayed" not in retried
 
 
-def test_a_request_still_running_with_the_key_gets_409(personas, orgs):
+def test_a_request_still_running_with_the_key_gets_409(personas):
     # The first request reserved the key and has not answered yet.
     fake_request = SimpleNamespace(method="POST", path="/api/v1/cases/", data=CASE_BODY)
     IdempotencyRecord.objects.create(
-        organisation=orgs["hotline-be"], key="k-busy", request_digest=_digest(fake_request)
+        principal=f"user:{personas['caseworker'].user.pk}", key="k-busy", request_digest=_digest(fake_request)
     )
     response = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-busy")
     assert response.status_code == 409
@@ -294,11 +301,128 @@ def test_without_a_key_every_post_acts(personas):
     assert not IdempotencyRecord.objects.exists()
 
 
-def test_a_remembered_response_keeps_no_identity_in_clear(personas):
-    post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-7")
+
+
+# --- no secret and no identity is kept (issue #11, item 5) ------------------------------------------------
+
+NOT_REPLAYED = "urn:coalition:problem:not-replayed"
+WEBHOOKS = "/api/v1/webhooks/"
+
+
+def _stored_rows() -> str:
+    """Every column of every idempotency record, as the database holds them."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT response_body FROM coalition_idempotencyrecord")
-        [(raw,)] = cursor.fetchall()
-    stored = raw if isinstance(raw, str) else json.dumps(raw)
+        cursor.execute("SELECT * FROM coalition_idempotencyrecord")
+        return json.dumps(cursor.fetchall(), default=str)
+
+
+def _secret_bearing_requests(personas):
+    """(persona, path, body, the secret in the answer, what to count) for each answer that shows a secret once."""
+    admin = personas["org_admin"]
+    endpoint = admin.client.post(WEBHOOKS, {"url": "https://93.184.216.34/hook"}, format="json").json()
+    return [
+        (admin, "/api/v1/api-keys/", {"name": "Nightly sync", "scopes": ["referrals:read"]}, "key",
+         lambda: ApiKey.objects.count()),
+        (personas["caseworker"], "/api/v1/auth/totp/", {}, "secret", lambda: TOTPDevice.objects.count()),
+        (admin, WEBHOOKS, {"url": "https://93.184.216.35/hook"}, "secret", lambda: WebhookEndpoint.objects.count()),
+        (admin, f"{WEBHOOKS}{endpoint['id']}/rotate-secret/", {}, "secret",
+         lambda: WebhookEndpoint.objects.get(pk=endpoint["id"]).secret),
+    ]
+
+
+def test_no_stored_record_holds_a_secret_and_a_replay_of_a_secret_answer_acts_once(personas):
+    """Before, the answer (raw API key, TOTP secret, webhook secret) was stored and replayed to anyone of the org."""
+    for index, (persona, path, body, secret_field, state) in enumerate(_secret_bearing_requests(personas)):
+        key = f"secret-{index}"
+        first = post(persona, path, body, key)
+        assert first.status_code in (200, 201), first.json()
+        secret = first.json()[secret_field]
+        after_first = state()
+        assert secret not in _stored_rows()
+
+        replay = post(persona, path, body, key)
+        assert replay.status_code == 409, path
+        problem = replay.json()
+        assert problem["type"] == NOT_REPLAYED
+        assert secret not in replay.content.decode()
+        if "id" in first.json():
+            assert first.json()["id"] in problem["detail"]  # names what the first request created
+        assert state() == after_first, path  # nothing ran a second time: no second key, device, endpoint, secret
+
+
+def test_a_remembered_answer_keeps_no_identity_and_no_body(personas):
+    response = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-7")
+    stored = _stored_rows()
     for value in (CHILD["given_name"], CHILD["family_name"], CHILD["safe_contact"], CHILD["date_of_birth"]):
         assert value not in stored
+    record = IdempotencyRecord.objects.get()
+    assert (record.resource_type, record.resource_id, str(record.case_id)) == (
+        "referrals.case", response.json()["id"], response.json()["id"]
+    )
+    assert record.principal == f"user:{personas['caseworker'].user.pk}"
+
+
+def test_a_replay_is_rendered_for_now_not_from_a_stored_body(flow, personas):
+    """A subject changed after the first answer: the replay shows the current name, and audits that read."""
+    first = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-8")
+    case_id = first.json()["id"]
+    renamed = personas["caseworker"].client.patch(
+        f"/api/v1/cases/{case_id}/", {"subject": {"given_name": "Quintessa"}}, format="json"
+    )
+    assert renamed.status_code == 200
+    replay = post(personas["caseworker"], "/api/v1/cases/", CASE_BODY, "k-8")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["subject"]["given_name"] == "Quintessa"
+    assert replay["ETag"] == renamed["ETag"]
+    reads = AuditEntry.objects.filter(request_id=replay["X-Request-ID"], action="subject.read")
+    assert [str(entry.case) for entry in reads] == [case_id]
+
+
+def test_a_replay_by_a_key_without_read_scope_shows_no_subject(personas, orgs):
+    from partners import services as partner_services
+
+    key = partner_services.api_key_create(
+        actor=personas["org_admin"].user, name="Intake", scopes=["referrals:write"], expires_at=None
+    )
+    writer = Persona("writer", raw_api_key=key.raw_key, organisation=orgs["hotline-be"])
+    first = post(writer, "/api/v1/cases/", CASE_BODY, "k-9")
+    replay = post(writer, "/api/v1/cases/", CASE_BODY, "k-9")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert first.json()["subject"] is None and replay.json()["subject"] is None
+    assert not AuditEntry.objects.filter(request_id=replay["X-Request-ID"], action="subject.read").exists()
+
+
+def _closed_case_with_records(flow, personas):
+    case = flow.open_case()
+    client = personas["caseworker"]
+    assert post(client, f"/api/v1/cases/{case['id']}/consents/", {
+        "given_by": "guardian", "method": "written", "purposes": ["care_referral"],
+    }, "c-1").status_code == 201
+    closed = post(client, f"/api/v1/cases/{case['id']}/close/", {"outcome": "safe_and_supported"}, "c-2")
+    assert closed.status_code == 200
+    other = post(client, "/api/v1/cases/", CASE_BODY, "c-3").json()["id"]
+    assert IdempotencyRecord.objects.filter(case_id=case["id"]).count() == 2
+    return case["id"], other
+
+
+def test_erasure_deletes_the_cases_records_and_a_replay_afterwards_shows_no_name(flow, personas):
+    """Before, a replay answered the stored body with the erased child's name for 24 h, unaudited."""
+    case_id, other = _closed_case_with_records(flow, personas)
+    erased = personas["auditor"].client.post(f"/api/v1/audit/subjects/{case_id}/erase/", format="json")
+    assert erased.status_code == 200, erased.json()
+    assert not IdempotencyRecord.objects.filter(case_id=case_id).exists()
+    assert IdempotencyRecord.objects.filter(case_id=other).exists()  # other cases keep theirs
+
+    replay = post(personas["caseworker"], f"/api/v1/cases/{case_id}/close/", {"outcome": "safe_and_supported"}, "c-2")
+    assert "Idempotent-Replayed" not in replay  # a fresh request: the case is closed already
+    assert replay.status_code == 409
+    assert CHILD["given_name"] not in replay.content.decode()
+    assert not AuditEntry.objects.filter(request_id=replay["X-Request-ID"], action="subject.read").exists()
+
+
+def test_the_retention_purge_deletes_the_cases_records(flow, personas, settings):
+    case_id, other = _closed_case_with_records(flow, personas)
+    Case.objects.filter(pk=case_id).update(closed_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS + 1))
+    assert purge_expired() == 1
+    assert not IdempotencyRecord.objects.filter(case_id=case_id).exists()
+    assert IdempotencyRecord.objects.filter(case_id=other).exists()

@@ -69,6 +69,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         "redeliver": allow(Role.ORG_ADMIN),
     }
     problem_statuses = {"redeliver": [409]}
+    idempotency_secret_actions = frozenset({"create", "rotate_secret"})  # the secret is shown once: never replayed
 
     @extend_schema(request=s.WebhookEndpointCreateSerializer, responses={201: s.WebhookSecretSerializer})
     def create(self, request):

@@ -9,8 +9,7 @@ transaction, and can be run again safely.
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from coalition.crypto import PREFIX, EncryptedTextField, rotate
-from coalition.models import IdempotencyRecord
+from coalition.crypto import EncryptedTextField
 from referrals.models import LegalBasisException, Referral, ReferralMessage, Subject
 
 MODELS = (Subject, Referral, LegalBasisException, ReferralMessage)
@@ -45,22 +44,3 @@ class Command(BaseCommand):
                 last_pk = getattr(batch[-1], pk_name)
                 done += len(batch)
             self.stdout.write(f"{model._meta.label}: {done} rows re-encrypted.")
-        self.rotate_idempotency_records(batch_size)
-
-    def rotate_idempotency_records(self, batch_size: int) -> None:
-        """Stored first answers to Idempotency-Key requests may hold identity, encrypted: rotated too."""
-        done, last_pk = 0, 0
-        while True:
-            with transaction.atomic():
-                batch = list(
-                    IdempotencyRecord.objects.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size]
-                )
-                for record in batch:
-                    if isinstance(record.response_body, str) and record.response_body.startswith(PREFIX):
-                        record.response_body = rotate(record.response_body)
-                        record.save(update_fields=["response_body"])
-            if not batch:
-                break
-            last_pk = batch[-1].pk
-            done += len(batch)
-        self.stdout.write(f"{IdempotencyRecord._meta.label}: {done} rows re-encrypted.")

@@ -1,0 +1,68 @@
+"""How an ``Idempotency-Key`` replay renders a referrals resource again: as a GET by the current actor would.
+
+Nothing of the first answer is stored (``coalition.api.idempotency``): the resource is
+read again through the actor's selectors and shaped by the same serializers, so
+identity shows only while still visible to whoever replays, and is audited as a read.
+"""
+
+from __future__ import annotations
+
+from coalition.api.etag import etag_for
+from coalition.api.idempotency import register_replay
+
+from .. import selectors
+from ..models import Case, Consent, LegalBasisException, Referral, ReferralMessage
+from . import serializers as s
+
+
+def _context(view) -> dict:
+    return {"actor": view.request.user, "request": view.request}
+
+
+def render_case(view, pk):
+    actor = view.request.user
+    case = selectors.cases_visible_to(actor).select_related("subject").filter(pk=pk).first()
+    if case is None:
+        return None
+    return s.CaseSerializer(case, context=_context(view)).data, {"ETag": etag_for(case)}
+
+
+def render_referral(view, pk):
+    actor = view.request.user
+    visible = selectors.referrals_visible_to(actor).select_related("sender", "recipient")
+    referral = selectors.with_actor_involvement(actor, visible).filter(pk=pk).first()
+    if referral is None:
+        return None
+    return s.ReferralSerializer(referral, context=_context(view)).data, {"ETag": etag_for(referral)}
+
+
+def render_consent(view, pk):
+    consent = Consent.objects.filter(pk=pk).first()
+    if consent is None or not selectors.cases_visible_to(view.request.user).filter(pk=consent.case_id).exists():
+        return None
+    return s.ConsentSerializer(consent).data, {}
+
+
+def render_message(view, pk):
+    actor = view.request.user
+    message = ReferralMessage.objects.filter(pk=pk).select_related("referral").first()
+    if message is None or not selectors.referrals_visible_to(actor).filter(pk=message.referral_id).exists():
+        return None
+    if not selectors.may_converse(actor, message.referral):
+        return None
+    return s.MessageSerializer(message).data, {}
+
+
+def render_exception(view, pk):
+    exception = selectors.exceptions_for_review(view.request.user).filter(pk=pk).first()
+    if exception is None:
+        return None
+    return s.ExceptionSerializer(exception).data, {}
+
+
+def register() -> None:
+    register_replay(Case, render=render_case, case_of=lambda case: case.pk)
+    register_replay(Referral, render=render_referral)
+    register_replay(Consent, render=render_consent)
+    register_replay(ReferralMessage, render=render_message, case_of=lambda message: message.referral.case_id)
+    register_replay(LegalBasisException, render=render_exception)
