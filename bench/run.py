@@ -55,6 +55,9 @@ def _environment(database_url: str) -> dict:
         "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_KEY,
         "SECURE_SSL_REDIRECT": "false",  # plain http on loopback
         "ALLOWED_HOSTS": "127.0.0.1",
+        "EMAIL_URL": "memorymail://",
+        "DEFAULT_FROM_EMAIL": "bench@example.org",
+        "PUBLIC_BASE_URL": "https://referrals.example.org",
         "THROTTLE_PRINCIPAL": "100000000/min",
         "THROTTLE_ANON": "100000000/min",
         "COALITION_BENCH": "true",

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "coalition",
     "coalition.audit",
     "coalition.events",
+    "coalition.mail",
     "partners",
     "referrals",
 ]
@@ -455,3 +456,95 @@ if WEBHOOK_SWEEP_SECONDS < 1:
     raise ImproperlyConfigured("WEBHOOK_SWEEP_SECONDS must be at least 1.")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EventTypeEnum"] = "coalition.events.api.serializers.EVENT_TYPE_CHOICES"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "coalition.events.models.DeliveryStatus"
+# --- Outbound email (coalition/mail) ----------------------------------------------------
+# EMAIL_URL: smtp+tls://user:password@host:587 (STARTTLS) or smtps://... in production;
+# filemail://var/mail (a folder, relative to the project or absolute as filemail:///path),
+# memorymail:// (tests). Without DEBUG it must be set, and it may neither print mails
+# (consolemail: the one-time links would land in the logs) nor send them unencrypted
+# to another machine (smtp:// is allowed to a relay on this host only). In debug, mails
+# are written to var/mail/ unless EMAIL_URL says otherwise.
+_email_url = env.str("EMAIL_URL", default="").strip()
+if not _email_url:
+    if not DEBUG:
+        raise ImproperlyConfigured("EMAIL_URL must be set (e.g. smtp+tls://user:password@mail.example.org:587).")
+    _email_url = "filemail://var/mail"
+try:
+    _email = env.email_url_config(_email_url)
+except Exception:
+    raise ImproperlyConfigured("EMAIL_URL is not a mail URL (smtp+tls://, smtps://, smtp://, filemail://).") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    from urllib.parse import urlsplit as _urlsplit
+
+    _parts = _urlsplit(_email_url)
+    _mail_dir = Path(_parts.netloc + _parts.path)
+    EMAIL_FILE_PATH = str(_mail_dir if _mail_dir.is_absolute() else BASE_DIR / _mail_dir)
+elif EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    EMAIL_HOST = _email["EMAIL_HOST"] or ""
+    EMAIL_PORT = _email["EMAIL_PORT"] or (587 if _email.get("EMAIL_USE_TLS") else 25)
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+    if not EMAIL_HOST:
+        raise ImproperlyConfigured("EMAIL_URL must name the SMTP host.")
+    if not DEBUG and not (EMAIL_USE_TLS or EMAIL_USE_SSL) and EMAIL_HOST not in ("127.0.0.1", "::1", "localhost"):
+        raise ImproperlyConfigured("EMAIL_URL: use smtp+tls:// or smtps:// (plain smtp:// only to a relay on this host).")
+elif EMAIL_BACKEND.endswith("console.EmailBackend") and not DEBUG:
+    raise ImproperlyConfigured("EMAIL_URL: consolemail:// would print one-time links into the logs; not without DEBUG.")
+EMAIL_TIMEOUT = _positive_int("EMAIL_TIMEOUT_SECONDS", 10) or 10
+EMAIL_SUBJECT_PREFIX = ""
+
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="").strip()
+if not DEFAULT_FROM_EMAIL:
+    if not DEBUG:
+        raise ImproperlyConfigured("DEFAULT_FROM_EMAIL must be set (the sender of the coalition's mails).")
+    DEFAULT_FROM_EMAIL = "coalition@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+def _check_from_address(value: str) -> None:
+    from email.utils import parseaddr
+
+    from django.core.exceptions import ValidationError as _ValidationError
+    from django.core.validators import EmailValidator
+
+    address = parseaddr(value)[1]
+    try:
+        EmailValidator(allowlist=["localhost"])(address)
+    except _ValidationError:
+        raise ImproperlyConfigured("DEFAULT_FROM_EMAIL must be an email address.") from None
+
+
+_check_from_address(DEFAULT_FROM_EMAIL)
+
+# The base of every link in a mail (scheme and host, no path): the web app lives under /app/.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").strip().rstrip("/")
+if not PUBLIC_BASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("PUBLIC_BASE_URL must be set (e.g. https://referrals.example.org).")
+    PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+from urllib.parse import urlsplit as _split_url  # noqa: E402
+
+_base = _split_url(PUBLIC_BASE_URL)
+if (
+    _base.scheme not in (("https", "http") if DEBUG else ("https",))
+    or not _base.netloc
+    or _base.path
+    or _base.query
+    or _base.fragment
+):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be https://host[:port] with no path (http allowed only in debug).")
+# How many times the worker tries to send a mail before marking it failed.
+MAIL_MAX_ATTEMPTS = _positive_int("MAIL_MAX_ATTEMPTS", 8)
+if MAIL_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("MAIL_MAX_ATTEMPTS must be at least 1.")
+
+# --- Invitations and password resets (partners) ---------------------------------------
+# An invitation link works this many hours; a password-reset link this many minutes.
+INVITATION_HOURS = _positive_int("INVITATION_HOURS", 72)
+PASSWORD_RESET_MINUTES = _positive_int("PASSWORD_RESET_MINUTES", 60)
+if not 1 <= INVITATION_HOURS <= 24 * 14:
+    raise ImproperlyConfigured("INVITATION_HOURS must be between 1 and 336.")
+if not 5 <= PASSWORD_RESET_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("PASSWORD_RESET_MINUTES must be between 5 and 1440.")

@@ -69,6 +69,11 @@ class User(AbstractUser):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     roles = models.JSONField(default=list)
     token_version = models.PositiveIntegerField(default=0, editable=False)
+    # Who sent the invitation this account was created from: never the approver of this
+    # person's requests (separation of duties).
+    invited_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     REQUIRED_FIELDS = ["email"]
     objects = UserManager()
@@ -114,6 +119,8 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A key with a referrals:* scope authenticates nothing until a second person approves it.
+    awaiting_approval = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -124,7 +131,11 @@ class ApiKey(models.Model):
 
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return (
+            self.revoked_at is None
+            and not self.awaiting_approval
+            and (self.expires_at is None or self.expires_at > now)
+        )
 
 
 class LoginSession(models.Model):
@@ -150,3 +161,119 @@ class LoginSession(models.Model):
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class InvitationStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation: how every account is made through the API.
+
+    Only the SHA-256 digest of the one-time token is stored (256 random bits: a slow
+    hash adds nothing); the token itself goes only into the mail to ``email``. It is
+    single use, expires, can be revoked, and a resend replaces it. An invitation with
+    the caseworker role is mailed only once a second person has approved it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    username = models.CharField(max_length=150)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    roles = models.JSONField(default=list)
+    language = models.CharField(max_length=8, default="en")
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    awaiting_approval = models.BooleanField(default=False)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def status_at(self, now=None) -> str:
+        now = now or timezone.now()
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.awaiting_approval:
+            return InvitationStatus.AWAITING_APPROVAL
+        if self.expires_at is None or self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
+
+    @property
+    def status(self) -> str:
+        return self.status_at()
+
+
+class PasswordReset(models.Model):
+    """A password-reset link sent to a person's own address at an org admin's request.
+
+    Digest only, single use, short-lived; the old password keeps working until the
+    reset completes. Sending a new link ends the older ones.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_resets")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class ApprovalKind(models.TextChoices):
+    ROLE_GRANT = "role_grant", _("Caseworker role")
+    API_KEY_SCOPE = "api_key_scope", _("API key with a referrals scope")
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class AccessApproval(models.Model):
+    """A request that reaches identity and waits for a second person (separation of duties).
+
+    Granting the caseworker role (by invitation or role change) or a key with a
+    ``referrals:*`` scope takes effect only when another active org admin of the
+    organisation approves, or a coordinator where it has no other one; never the
+    requester, never whoever invited the requester.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=ApprovalKind.choices)
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # For a role change: the roles the person gets on approval.
+    roles = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "status"])]

@@ -1,31 +1,53 @@
 """Writes on partners: one function per action, each in a transaction.
 
 Views call these after validating input; nothing else changes membership,
-roles, passwords, second factors or API keys.
+roles, passwords, second factors or API keys. No API path sets another person's
+password: accounts come from invitations and new passwords from reset links, each a
+one-time token mailed to the person's own address (the management commands
+``bootstrap_coalition`` and ``seed_demo``, run by a person at the command line, set
+passwords directly).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework import exceptions
 from rest_framework.exceptions import ValidationError
 
 from coalition.api.problems import BusinessRuleViolation, Conflict
+from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
+from coalition.mail.services import queue_mail
 
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key
 from .choices import COALITION_ROLES, MembershipStatus, OrganisationKind, Role
-from .models import ApiKey, Organisation, User
+from .models import (
+    AccessApproval,
+    ApiKey,
+    ApprovalKind,
+    ApprovalStatus,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    PasswordReset,
+    User,
+)
 from .tokens import revoke_all_tokens, revoke_logins_without_second_factor
 
 # --- organisations -------------------------------------------------------------
@@ -99,39 +121,175 @@ def _check_password(password: str, user: User, *, field: str = "password") -> No
         raise ValidationError({field: list(exc.messages)}) from None
 
 
-@transaction.atomic
-def user_create(*, actor: User, data: dict[str, Any]) -> User:
-    """An org admin adds a person to their own organisation."""
-    roles = data.pop("roles")
-    user = _create_user(organisation=actor.organisation, roles=roles, data=data)
-    record(action="user.create", actor=actor, obj=user, detail={"roles": user.roles})
-    return user
+# --- invitations: how accounts are made ---------------------------------------------------
+
+
+class InvalidLink(exceptions.APIException):
+    """An unknown, used, expired or revoked one-time token: one answer for all of them."""
+
+    status_code = 400
+    default_detail = _l("This link is not valid: it is unknown, used, expired or revoked. Ask for a new one.")
+    default_code = "invalid-link"
+
+
+def _new_token() -> tuple[str, str]:
+    """A one-time token (256 random bits) and its SHA-256 digest, the only part stored."""
+    raw = secrets.token_urlsafe(32)
+    return raw, digest_token(raw)
+
+
+def digest_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _check_username_free(username: str, *, invitation: Invitation | None = None) -> None:
+    taken = User.objects.filter(username__iexact=username).exists()
+    live = Invitation.objects.filter(
+        username__iexact=username, accepted_at__isnull=True, revoked_at__isnull=True
+    ).exclude(pk=getattr(invitation, "pk", None))
+    live = live.filter(Q(awaiting_approval=True) | Q(expires_at__gt=timezone.now()))
+    if taken or live.exists():
+        raise ValidationError({"username": [_("This username is taken.")]})
 
 
 @transaction.atomic
-def organisation_add_admin(*, actor: User, organisation: Organisation, data: dict[str, Any]) -> User:
-    """A coordinator gives a member organisation an org admin (its first, or a replacement).
+def invitation_create(
+    *, actor: User, organisation: Organisation, email: str, username: str, roles: list[str],
+    first_name: str = "", last_name: str = "", language: str = "en",
+) -> Invitation:
+    """Invite a person to ``organisation``: a one-time link goes to ``email`` only.
 
-    That admin then adds the organisation's other people. Coordinators never
-    create caseworkers: who works a case is the member's own decision.
+    The inviter never learns a credential: the invitee chooses their own password
+    (and enrols their own second factor). With the caseworker role, the invitation
+    waits for a second person's approval before it is mailed.
     """
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     if organisation.membership_status == MembershipStatus.LEFT:
         raise BusinessRuleViolation(_("The organisation has left the coalition."))
-    user = _create_user(organisation=organisation, roles=[Role.ORG_ADMIN], data=data)
-    record(action="organisation.add_admin", actor=actor, obj=user)
-    return user
-
-
-def _create_user(*, organisation: Organisation, roles: list[str], data: dict[str, Any]) -> User:
-    password = data.pop("password")
     roles = validate_roles_for(organisation, roles)
-    if User.objects.filter(username__iexact=data["username"]).exists():
-        raise ValidationError({"username": [_("This username is taken.")]})
-    user = User(organisation=organisation, roles=roles, **data)
+    _check_username_free(username)
+    invitation = Invitation.objects.create(
+        organisation=organisation, email=email, username=username, first_name=first_name, last_name=last_name,
+        roles=roles, language=language if language in ("en", "nl", "fr") else "en", invited_by=actor,
+        awaiting_approval=Role.CASEWORKER in roles,
+    )
+    if invitation.awaiting_approval:
+        AccessApproval.objects.create(
+            organisation=organisation, kind=ApprovalKind.ROLE_GRANT, invitation=invitation, roles=roles,
+            requested_by=actor,
+        )
+    else:
+        _send_invitation(invitation)
+    record(
+        action="invitation.create", actor=actor, obj=invitation, organisation_id=organisation.pk,
+        detail={"roles": roles, "awaiting_approval": invitation.awaiting_approval},
+    )
+    return invitation
+
+
+def _send_invitation(invitation: Invitation) -> None:
+    """A fresh token (any older one of this invitation stops working) mailed to the invitee."""
+    raw, digest = _new_token()
+    now = timezone.now()
+    invitation.token_digest, invitation.sent_at = digest, now
+    invitation.expires_at = now + timedelta(hours=settings.INVITATION_HOURS)
+    invitation.awaiting_approval = False
+    invitation.save(update_fields=["token_digest", "sent_at", "expires_at", "awaiting_approval"])
+    queue_mail(
+        to=invitation.email,
+        template="invitation",
+        language=invitation.language,
+        context={
+            "organisation_name": invitation.organisation.name,
+            "username": invitation.username,
+            "expires_at": _fmt(invitation.expires_at),
+            "link_path": "/app/invitation/",
+        },
+        token=raw,
+    )
+
+
+@transaction.atomic
+def organisation_add_admin(
+    *, actor: User, organisation: Organisation, email: str, username: str, first_name: str = "",
+    last_name: str = "", language: str = "en",
+) -> Invitation:
+    """A coordinator invites a member organisation's org admin (its first, or a replacement).
+
+    That admin then invites the organisation's other people. Coordinators never
+    create caseworkers, and never learn the admin's password: the link goes to the
+    admin's own address.
+    """
+    invitation = invitation_create(
+        actor=actor, organisation=organisation, email=email, username=username, roles=[Role.ORG_ADMIN],
+        first_name=first_name, last_name=last_name, language=language,
+    )
+    record(action="organisation.add_admin", actor=actor, obj=invitation, organisation_id=organisation.pk)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
+    """Mail a new link (new expiry); the previous link stops working."""
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation.pk)
+    if invitation.status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
+        raise Conflict(_("Only an open or expired invitation can be sent again."))
+    _check_username_free(invitation.username, invitation=invitation)
+    _send_invitation(invitation)
+    record(action="invitation.resend", actor=actor, obj=invitation, organisation_id=invitation.organisation_id)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    """Revoke an invitation not yet accepted; its link stops working at once."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise Conflict(_("This invitation is already accepted or revoked."))
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    AccessApproval.objects.filter(invitation=invitation, status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.WITHDRAWN, decided_by=actor, decided_at=invitation.revoked_at
+    )
+    record(action="invitation.revoke", actor=actor, obj=invitation, organisation_id=invitation.organisation_id)
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str) -> User:
+    """The invitee creates their account with their own password; the link is used up.
+
+    The invitation row is locked, so two parallel accepts give one account and one
+    ``InvalidLink``. Unknown, used, expired and revoked tokens all get ``InvalidLink``.
+    """
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",)).select_related("organisation")
+        .filter(token_digest=digest_token(token)).first()
+    )
+    if (
+        invitation is None
+        or invitation.status != InvitationStatus.PENDING
+        or invitation.organisation.membership_status == MembershipStatus.LEFT
+    ):
+        raise InvalidLink()
+    if User.objects.filter(username__iexact=invitation.username).exists():
+        raise Conflict(_("This username was taken meanwhile. Ask for a new invitation."))
+    user = User(
+        organisation=invitation.organisation, username=invitation.username, email=invitation.email,
+        first_name=invitation.first_name, last_name=invitation.last_name,
+        roles=validate_roles_for(invitation.organisation, invitation.roles), invited_by=invitation.invited_by,
+    )
     _check_password(password, user)
     user.set_password(password)
     user.save()
+    invitation.accepted_at, invitation.user = timezone.now(), user
+    invitation.save(update_fields=["accepted_at", "user"])
+    record(action="invitation.accept", actor=user, obj=invitation, organisation_id=invitation.organisation_id,
+           detail={"user": str(user.pk), "roles": user.roles})
     return user
 
 
@@ -146,12 +304,28 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     """Change a colleague's details, roles or active flag.
 
     A change of roles or deactivation revokes every token the user holds. The
-    organisation's last active org admin cannot be demoted or deactivated.
+    organisation's last active org admin cannot be demoted or deactivated. Nobody
+    changes their own roles. A change that grants the caseworker role waits for a
+    second person's approval (``AccessApproval``); the other fields change at once.
     """
     user = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
+    data = dict(data)
     roles_changed = "roles" in data and validate_roles_for(user.organisation, data["roles"]) != sorted(user.roles)
+    if roles_changed and actor.pk == user.pk:
+        raise BusinessRuleViolation(_("You cannot change your own roles: ask another org admin."))
     if roles_changed:
         data["roles"] = validate_roles_for(user.organisation, data["roles"])
+    else:
+        data.pop("roles", None)
+    if roles_changed and Role.CASEWORKER in data["roles"] and not user.has_role(Role.CASEWORKER):
+        requested = data.pop("roles")
+        roles_changed = False
+        if AccessApproval.objects.filter(user=user, kind=ApprovalKind.ROLE_GRANT, status=ApprovalStatus.PENDING).exists():
+            raise Conflict(_("A role change for this person is already waiting for approval."))
+        approval = AccessApproval.objects.create(
+            organisation=user.organisation, kind=ApprovalKind.ROLE_GRANT, user=user, roles=requested, requested_by=actor
+        )
+        record(action="access_approval.request", actor=actor, obj=approval, detail={"kind": approval.kind, "roles": requested})
     deactivated = data.get("is_active") is False and user.is_active
     loses_admin = user.has_role(Role.ORG_ADMIN) and (deactivated or (roles_changed and Role.ORG_ADMIN not in data["roles"]))
     if loses_admin and _is_last_active_admin(user):
@@ -161,6 +335,8 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     user.save()
     if roles_changed or deactivated:
         revoke_all_tokens(user=user, reason="deactivated" if deactivated else "role_change")
+    if roles_changed:
+        tell_account_changed(user, change="roles")
     record(action="user.update", actor=actor, obj=user, detail={"fields": sorted(data), "roles": user.roles})
     return user
 
@@ -170,18 +346,86 @@ def _refuse_self(actor: User, user: User) -> None:
         raise BusinessRuleViolation(_("Ask another org admin: you cannot reset your own credentials here."))
 
 
-@transaction.atomic
-def user_set_password(*, actor: User, user: User, password: str) -> None:
-    """An org admin sets a new password for a colleague; their tokens are revoked.
+TOTP_AND_PASSWORD_RESET_SPAN = timedelta(hours=24)
 
-    Not for oneself: that is /me/password/, which asks for the current password.
+
+def _reset_totp_recently(*, actor: User, user: User, since: datetime) -> bool:
+    return AuditEntry.objects.filter(
+        action="user.totp_reset", actor_user=actor.pk, object_id=str(user.pk), at__gte=since
+    ).exists()
+
+
+@transaction.atomic
+def password_reset_send(*, actor: User, user: User) -> PasswordReset:
+    """An org admin has a password-reset link mailed to a colleague's own address.
+
+    Never for oneself, never to anyone but the person; the admin never learns the
+    new password. The same admin may not also have reset this person's second
+    factor within 24 hours (that pair would hand over the whole account).
     """
     _refuse_self(actor, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    now = timezone.now()
+    if _reset_totp_recently(actor=actor, user=user, since=now - TOTP_AND_PASSWORD_RESET_SPAN):
+        raise BusinessRuleViolation(
+            _("You reset this person's second factor within the last 24 hours: another org admin must send the password reset.")
+        )
+    if not user.email or not user.is_active:
+        raise BusinessRuleViolation(_("This person has no active account with an email address to send the link to."))
+    PasswordReset.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    raw, digest = _new_token()
+    reset = PasswordReset.objects.create(
+        user=user, requested_by=actor, token_digest=digest, created_at=now,
+        expires_at=now + timedelta(minutes=settings.PASSWORD_RESET_MINUTES),
+    )
+    queue_mail(
+        to=user.email, template="password_reset", language=_language_of(user),
+        context={"username": user.username, "expires_at": _fmt(reset.expires_at), "link_path": "/app/password-reset/"},
+        token=raw,
+    )
+    record(action="user.password_reset_sent", actor=actor, obj=user)
+    return reset
+
+
+@transaction.atomic
+def password_reset_complete(*, token: str, password: str) -> User:
+    """The person sets a new password with their reset link; every token they hold is revoked.
+
+    Single use (the row is locked); the old password worked until this moment.
+    """
+    reset = PasswordReset.objects.select_for_update(of=("self",)).select_related("user").filter(
+        token_digest=digest_token(token)
+    ).first()
+    if reset is None or not reset.is_usable() or not reset.user.is_active:
+        raise InvalidLink()
+    user = reset.user
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
+    now = timezone.now()
+    reset.used_at = now
+    reset.save(update_fields=["used_at"])
+    PasswordReset.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     revoke_all_tokens(user=user, reason="password_reset")
-    record(action="user.password_reset", actor=actor, obj=user)
+    record(action="user.password_reset", actor=user, obj=user, detail={"requested_by": str(reset.requested_by_id)})
+    tell_account_changed(user, change="password_reset")
+    return user
+
+
+def _language_of(user: User) -> str:
+    """The language of a person's mails: the one they were invited in, else English."""
+    invitation = Invitation.objects.filter(user=user).only("language").first()
+    return invitation.language if invitation else "en"
+
+
+def tell_account_changed(user: User, *, change: str) -> None:
+    """A short mail to the person about a change to their account; it carries no secret."""
+    if not user.email:
+        return
+    queue_mail(
+        to=user.email, template="account_changed", language=_language_of(user),
+        context={"change": change, "username": user.username, "roles": ", ".join(user.roles)},
+    )
 
 
 @transaction.atomic
@@ -194,6 +438,7 @@ def user_change_own_password(*, user: User, current_password: str, new_password:
     user.save(update_fields=["password"])
     revoke_all_tokens(user=user, reason="password_change")
     record(action="user.password_change", actor=user, obj=user)
+    tell_account_changed(user, change="password_change")
 
 
 @transaction.atomic
@@ -201,11 +446,19 @@ def user_reset_totp(*, actor: User, user: User) -> None:
     """Remove a colleague's second factor (lost phone); they must enrol again.
 
     Not for oneself: a stolen session must not be able to swap its own second factor.
+    Not by the admin who sent this person a password-reset link within 24 hours.
     """
     _refuse_self(actor, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    since = timezone.now() - TOTP_AND_PASSWORD_RESET_SPAN
+    if PasswordReset.objects.filter(user=user, requested_by=actor, created_at__gte=since).exists():
+        raise BusinessRuleViolation(
+            _("You sent this person a password reset within the last 24 hours: another org admin must reset the second factor.")
+        )
     TOTPDevice.objects.filter(user=user).delete()
     revoke_all_tokens(user=user, reason="totp_reset")
     record(action="user.totp_reset", actor=actor, obj=user)
+    tell_account_changed(user, change="totp_reset")
 
 
 # --- second factor -------------------------------------------------------------
@@ -261,7 +514,10 @@ class NewApiKey:
 def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None) -> NewApiKey:
     """Create a key for the actor's organisation. The raw key exists only in this return value.
 
-    A suspended member creates no key (README "Suspension"; the rest of that rule is referrals.policy).
+    A key with a ``referrals:*`` scope reaches identity: it authenticates nothing
+    until a second person approves it (``AccessApproval``), and the approver never
+    sees it. A suspended member creates no key (README "Suspension"; the rest of that
+    rule is referrals.policy).
     """
     if not actor.organisation.is_active_member:
         raise BusinessRuleViolation(_("Your organisation is suspended: it cannot create API keys."))
@@ -279,8 +535,16 @@ def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: dat
         scopes=sorted(set(scopes)),
         created_by=actor,
         expires_at=expires_at,
+        awaiting_approval=any(scope.startswith("referrals:") for scope in scopes),
     )
-    record(action="api_key.create", actor=actor, obj=api_key, detail={"scopes": api_key.scopes})
+    if api_key.awaiting_approval:
+        AccessApproval.objects.create(
+            organisation=api_key.organisation, kind=ApprovalKind.API_KEY_SCOPE, api_key=api_key, requested_by=actor
+        )
+    record(
+        action="api_key.create", actor=actor, obj=api_key,
+        detail={"scopes": api_key.scopes, "awaiting_approval": api_key.awaiting_approval},
+    )
     return NewApiKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -291,3 +555,91 @@ def api_key_revoke(*, actor: User, api_key: ApiKey) -> None:
     if not updated:
         raise Conflict(_("This API key is already revoked."))
     record(action="api_key.revoke", actor=actor, obj=api_key)
+
+
+# --- approvals: a second person for whatever reaches identity -----------------------------
+
+
+def may_decide(actor: User, approval: AccessApproval) -> bool:
+    """Whether ``actor`` may approve or reject ``approval`` (the rule, in one place).
+
+    Never the requester, never whoever invited the requester, never the person the
+    role is for. Otherwise another
+    active org admin of the organisation, or a coordinator where the organisation
+    has no active org admin besides the requester.
+    """
+    requester = approval.requested_by
+    if actor.pk in (requester.pk, requester.invited_by_id, approval.user_id) or not actor.is_active:
+        return False
+    if actor.has_role(Role.ORG_ADMIN) and actor.organisation_id == approval.organisation_id:
+        return True
+    return actor.has_role(Role.COORDINATOR) and not _other_active_admins(approval).exists()
+
+
+def _other_active_admins(approval: AccessApproval):
+    return User.objects.filter(
+        organisation_id=approval.organisation_id, is_active=True, roles__has_item=Role.ORG_ADMIN
+    ).exclude(pk=approval.requested_by_id)
+
+
+@transaction.atomic
+def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> AccessApproval:
+    """Approve or reject a pending request; what it asked for takes effect only on approval.
+
+    Approving a key lets it authenticate (the approver never sees it); rejecting it
+    revokes it. Approving an invitation mails its link; rejecting revokes it.
+    Approving a role change sets the roles and revokes the person's tokens. The
+    requester is told the outcome by mail.
+    """
+    approval = AccessApproval.objects.select_for_update().get(pk=approval.pk)
+    if approval.status != ApprovalStatus.PENDING:
+        raise Conflict(_("This request has already been decided."))
+    if not may_decide(actor, approval):
+        raise BusinessRuleViolation(
+            _("A second person must decide: not the requester, not who invited the requester, and an org admin of the organisation where it has another one.")
+        )
+    now = timezone.now()
+    approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    approval.decided_by, approval.decided_at = actor, now
+    approval.save(update_fields=["status", "decided_by", "decided_at"])
+    context: dict[str, Any] = {"kind": approval.kind, "approved": approve}
+    if approval.kind == ApprovalKind.API_KEY_SCOPE:
+        key = ApiKey.objects.select_for_update().get(pk=approval.api_key_id)
+        context["name"] = key.name
+        if approve:
+            key.awaiting_approval = False
+        else:
+            key.revoked_at = key.revoked_at or now
+        key.save(update_fields=["awaiting_approval", "revoked_at"])
+    elif approval.invitation_id:
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(
+            pk=approval.invitation_id
+        )
+        context["username"] = invitation.username
+        if invitation.revoked_at is None and invitation.accepted_at is None:
+            if approve:
+                _send_invitation(invitation)
+            else:
+                invitation.revoked_at = now
+                invitation.save(update_fields=["revoked_at"])
+    else:
+        user = User.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=approval.user_id)
+        context["username"] = user.username
+        if approve:
+            roles = validate_roles_for(user.organisation, approval.roles)
+            if user.has_role(Role.ORG_ADMIN) and Role.ORG_ADMIN not in roles and _is_last_active_admin(user):
+                raise BusinessRuleViolation(_("An organisation keeps at least one active org admin."))
+            user.roles = roles
+            user.save(update_fields=["roles"])
+            revoke_all_tokens(user=user, reason="role_change")
+            tell_account_changed(user, change="roles")
+    record(
+        action="access_approval.approve" if approve else "access_approval.reject", actor=actor, obj=approval,
+        organisation_id=approval.organisation_id, detail={"kind": approval.kind},
+    )
+    if approval.requested_by.email:
+        queue_mail(
+            to=approval.requested_by.email, template="approval_decided", language=_language_of(approval.requested_by),
+            context=context,
+        )
+    return approval

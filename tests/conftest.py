@@ -100,6 +100,18 @@ def make_user(username: str, organisation: Organisation, roles: list[str], passw
     return user
 
 
+def approved_api_key(*, actor: User, approver: User, name: str, scopes: list[str]) -> services.NewApiKey:
+    """A key made through the service and, where it needs one, approved by ``approver`` (a second person)."""
+    from partners.models import AccessApproval
+
+    created = services.api_key_create(actor=actor, name=name, scopes=scopes, expires_at=None)
+    if created.api_key.awaiting_approval:
+        approval = AccessApproval.objects.get(api_key=created.api_key)
+        services.approval_decide(actor=approver, approval=approval, approve=True)
+        created.api_key.refresh_from_db()
+    return created
+
+
 class Persona:
     """A named actor of the suite with an authenticated, schema-checked client."""
 
@@ -135,7 +147,9 @@ def orgs(db):
 def personas(orgs):
     hotline, shelter, care, coordination = orgs["hotline-be"], orgs["shelter-be"], orgs["care-nl"], orgs["coordination"]
     admin_user = make_user("hotline-be-admin", hotline, [Role.ORG_ADMIN])
-    key = services.api_key_create(actor=admin_user, name="Hotline case system", scopes=list(ApiKeyScope.values), expires_at=None)
+    coordinator = make_user("coordinator", coordination, [Role.COORDINATOR])
+    # hotline-be has no other org admin: the coordinator is the second person who approves the key.
+    key = approved_api_key(actor=admin_user, approver=coordinator, name="Hotline case system", scopes=list(ApiKeyScope.values))
     people = {
         "caseworker": Persona("caseworker", user=make_user("hotline-be-caseworker", hotline, [Role.CASEWORKER])),
         "recipient_caseworker": Persona(
@@ -144,7 +158,7 @@ def personas(orgs):
         "outsider_caseworker": Persona("outsider_caseworker", user=make_user("care-nl-caseworker", care, [Role.CASEWORKER])),
         "org_admin": Persona("org_admin", user=admin_user),
         "outsider_admin": Persona("outsider_admin", user=make_user("care-nl-admin", care, [Role.ORG_ADMIN])),
-        "coordinator": Persona("coordinator", user=make_user("coordinator", coordination, [Role.COORDINATOR])),
+        "coordinator": Persona("coordinator", user=coordinator),
         "auditor": Persona("auditor", user=make_user("auditor", coordination, [Role.AUDITOR])),
         "partner_system": Persona("partner_system", raw_api_key=key.raw_key, organisation=hotline),
         "anonymous": Persona("anonymous"),

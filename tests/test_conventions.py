@@ -82,7 +82,7 @@ def throttle_rates(monkeypatch):
 
 def test_malformed_json_body_is_a_400_problem(personas):
     client = personas["org_admin"].client
-    response = client.post("/api/v1/users/", data='{"username": "x",', content_type="application/json")
+    response = client.post("/api/v1/invitations/", data='{"username": "x",', content_type="application/json")
     body = assert_problem(response, 400, "malformed-request")
     assert "errors" not in body or body["errors"]
 
@@ -90,8 +90,8 @@ def test_malformed_json_body_is_a_400_problem(personas):
 def test_validation_error_is_a_400_problem_with_field_pointers(personas):
     client = personas["org_admin"].client
     response = client.post(
-        "/api/v1/users/",
-        {"username": "new-colleague", "email": "new@example.org", "roles": ["wizard"], "password": PASSWORD},
+        "/api/v1/invitations/",
+        {"username": "new-colleague", "email": "new@example.org", "roles": ["wizard"]},
         format="json",
     )
     body = assert_problem(response, 400, "validation-error")
@@ -102,10 +102,10 @@ def test_validation_error_is_a_400_problem_with_field_pointers(personas):
 
 
 def test_missing_required_fields_point_at_each_field(personas):
-    response = personas["org_admin"].client.post("/api/v1/users/", {}, format="json")
+    response = personas["org_admin"].client.post("/api/v1/invitations/", {}, format="json")
     body = assert_problem(response, 400, "validation-error")
     pointers = {error["pointer"] for error in body["errors"]}
-    assert {"#/username", "#/email", "#/roles", "#/password"} <= pointers
+    assert {"#/username", "#/email", "#/roles"} <= pointers
 
 
 def test_anonymous_request_is_a_401_problem_with_a_challenge(anonymous_client):
@@ -163,10 +163,10 @@ def test_unsupported_method_is_a_405_problem_with_allow(personas):
 def test_oversized_body_is_a_413_problem_refused_before_the_view(personas, settings, monkeypatch):
     settings.MAX_REQUEST_BODY_BYTES = 1024
     reached = []
-    monkeypatch.setattr("partners.services.user_create", lambda **kwargs: reached.append(kwargs))
-    payload = {"username": "big", "email": "big@example.org", "roles": ["caseworker"], "password": PASSWORD}
+    monkeypatch.setattr("partners.services.invitation_create", lambda **kwargs: reached.append(kwargs))
+    payload = {"username": "big", "email": "big@example.org", "roles": ["caseworker"]}
     payload["first_name"] = "x" * 2000
-    response = personas["org_admin"].client.post("/api/v1/users/", payload, format="json")
+    response = personas["org_admin"].client.post("/api/v1/invitations/", payload, format="json")
     assert_problem(response, 413, "payload-too-large")
     assert reached == []
 
@@ -189,8 +189,8 @@ def test_body_at_the_limit_is_accepted(personas, settings):
 
 def test_form_encoded_post_is_a_415_problem(personas):
     response = personas["org_admin"].client.post(
-        "/api/v1/users/",
-        urlencode({"username": "formuser", "email": "f@example.org", "roles": "caseworker", "password": PASSWORD}),
+        "/api/v1/invitations/",
+        urlencode({"username": "formuser", "email": "f@example.org", "roles": "caseworker"}),
         content_type="application/x-www-form-urlencoded",
     )
     assert_problem(response, 415, "unsupported-media-type")

@@ -10,17 +10,18 @@ from __future__ import annotations
 import pytest
 
 from partners.choices import MembershipStatus, OrganisationKind, Role
-from partners.models import Organisation, User
+from partners.models import Invitation, Organisation, User
 from tests.conftest import PASSWORD, Persona, make_user
 
 USERS = "/api/v1/users/"
+INVITATIONS = "/api/v1/invitations/"
 ORGANISATIONS = "/api/v1/organisations/"
 ME = "/api/v1/me/"
 NEW_PASSWORD = "a-brand-new-passphrase-for-2026"
 
 
 def new_user_body(username: str, roles: list[str], **extra) -> dict:
-    return {"username": username, "email": f"{username}@example.org", "roles": roles, "password": PASSWORD, **extra}
+    return {"username": username, "email": f"{username}@example.org", "roles": roles, **extra}
 
 
 def assert_problem(response, status: int) -> dict:
@@ -40,41 +41,38 @@ def get_me(client):
 # --- org admins and their organisation's users -------------------------------------------
 
 
-def test_org_admin_creates_a_user_in_their_own_organisation(personas, orgs):
-    body = new_user_body("hotline-be-newcomer", ["caseworker"])
-    response = personas["org_admin"].client.post(USERS, body, format="json")
+def test_org_admin_invites_a_person_to_their_own_organisation_without_choosing_a_password(personas, orgs):
+    """Accounts come by invitation: no password in the body, none in the answer (issue 11, item 1)."""
+    body = new_user_body("hotline-be-newcomer", ["org_admin"])
+    response = personas["org_admin"].client.post(INVITATIONS, body, format="json")
     assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["organisation"] == str(orgs["hotline-be"].pk)
-    assert body["roles"] == ["caseworker"]
-    assert "password" not in body
-    user = User.objects.get(username="hotline-be-newcomer")
-    assert user.organisation == orgs["hotline-be"]
-    assert user.check_password(PASSWORD)
+    answer = response.json()
+    assert answer["organisation"] == str(orgs["hotline-be"].pk)
+    assert (answer["roles"], answer["status"]) == (["org_admin"], "pending")
+    assert "token" not in answer and "password" not in answer
+    assert not User.objects.filter(username="hotline-be-newcomer").exists()  # only once the invitee accepts
 
 
-def test_organisation_in_the_create_body_is_ignored(personas, orgs):
+def test_organisation_in_the_invitation_body_is_ignored(personas, orgs):
     body = new_user_body(
-        "planted-user", ["caseworker"], organisation=str(orgs["care-nl"].pk), organisation_id=str(orgs["care-nl"].pk),
+        "planted-user", ["org_admin"], organisation=str(orgs["care-nl"].pk), organisation_id=str(orgs["care-nl"].pk),
         is_active=False, is_superuser=True, is_staff=True, token_version=99,
     )
-    response = personas["org_admin"].client.post(USERS, body, format="json")
+    response = personas["org_admin"].client.post(INVITATIONS, body, format="json")
     assert response.status_code == 201, response.content
-    user = User.objects.get(username="planted-user")
-    assert user.organisation == orgs["hotline-be"]
-    assert user.is_active and not user.is_superuser and not user.is_staff
-    assert user.token_version == 0
+    invitation = Invitation.objects.get(username="planted-user")
+    assert invitation.organisation == orgs["hotline-be"]
     # And it is invisible to the organisation named in the body.
-    assert personas["outsider_admin"].client.get(f"{USERS}{user.pk}/").status_code == 404
+    assert personas["outsider_admin"].client.get(f"{INVITATIONS}{invitation.pk}/").status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.AUDITOR])
 def test_partner_org_admin_cannot_grant_coalition_roles(personas, role):
     body = new_user_body("would-be-boss", ["caseworker", role])
-    response = personas["org_admin"].client.post(USERS, body, format="json")
+    response = personas["org_admin"].client.post(INVITATIONS, body, format="json")
     assert_problem(response, 400)
     assert "#/roles" in pointers(response)
-    assert not User.objects.filter(username="would-be-boss").exists()
+    assert not Invitation.objects.filter(username="would-be-boss").exists()
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.AUDITOR])
@@ -90,12 +88,12 @@ def test_coordination_admin_grants_coalition_roles_but_no_caseworker_role(orgs):
     admin_user = make_user("coordination-admin", orgs["coordination"], [Role.ORG_ADMIN])
     coordination_admin = Persona("coordination_admin", user=admin_user)
     client = coordination_admin.client
-    created = client.post(USERS, new_user_body("second-coordinator", ["coordinator"]), format="json")
+    created = client.post(INVITATIONS, new_user_body("second-coordinator", ["coordinator"]), format="json")
     assert created.status_code == 201, created.content
-    assert User.objects.get(username="second-coordinator").organisation == orgs["coordination"]
-    refused = client.post(USERS, new_user_body("coalition-caseworker", ["caseworker"]), format="json")
+    assert Invitation.objects.get(username="second-coordinator").organisation == orgs["coordination"]
+    refused = client.post(INVITATIONS, new_user_body("coalition-caseworker", ["caseworker"]), format="json")
     assert_problem(refused, 400)
-    assert not User.objects.filter(username="coalition-caseworker").exists()
+    assert not Invitation.objects.filter(username="coalition-caseworker").exists()
 
 
 def test_org_admin_cannot_reach_another_organisations_users(personas):
@@ -132,10 +130,21 @@ def test_an_inactive_colleague_does_not_count_as_another_admin(personas, orgs):
     assert_problem(response, 422)
 
 
-def test_an_org_admin_can_step_down_when_another_active_admin_remains(personas, orgs):
+def test_an_org_admin_cannot_change_their_own_roles_even_with_another_admin(personas, orgs):
+    """Separation of duties (issue 11, item 3): this passed before, changing the admin's own roles."""
     make_user("hotline-be-second-admin", orgs["hotline-be"], [Role.ORG_ADMIN])
     admin = personas["org_admin"].user
     response = personas["org_admin"].client.patch(f"{USERS}{admin.pk}/", {"roles": ["caseworker"]}, format="json")
+    assert_problem(response, 422)
+    admin.refresh_from_db()
+    assert admin.roles == [Role.ORG_ADMIN]
+
+
+def test_another_admin_takes_the_org_admin_role_away_at_once(personas, orgs):
+    second = Persona("second_admin", user=make_user("hotline-be-second-admin", orgs["hotline-be"], [Role.ORG_ADMIN]))
+    admin = personas["org_admin"].user
+    User.objects.filter(pk=admin.pk).update(roles=[Role.CASEWORKER, Role.ORG_ADMIN])
+    response = second.client.patch(f"{USERS}{admin.pk}/", {"roles": ["caseworker"]}, format="json")
     assert response.status_code == 200, response.content
     admin.refresh_from_db()
     assert admin.roles == [Role.CASEWORKER]
@@ -168,9 +177,9 @@ def test_only_org_admins_manage_users(personas, persona):
     client = personas[persona].client
     target = personas["caseworker"].user
     assert_problem(client.get(USERS), 403)
-    assert_problem(client.post(USERS, new_user_body("sneaky-user", ["caseworker"]), format="json"), 403)
+    assert_problem(client.post(INVITATIONS, new_user_body("sneaky-user", ["caseworker"]), format="json"), 403)
     assert client.patch(f"{USERS}{target.pk}/", {"is_active": False}, format="json").status_code in (403, 404)
-    assert not User.objects.filter(username="sneaky-user").exists()
+    assert not Invitation.objects.filter(username="sneaky-user").exists()
     target.refresh_from_db()
     assert target.is_active
 

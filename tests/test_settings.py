@@ -63,6 +63,9 @@ def production_env(tmp_path) -> dict[str, str]:
         "AUDIT_HEAD_KEY": _strong_secret(),
         "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
         "ALLOWED_HOSTS": "api.example.org",
+        "EMAIL_URL": "smtp+tls://mailer:mail-password@mail.example.org:587",
+        "DEFAULT_FROM_EMAIL": "Coalition <noreply@example.org>",
+        "PUBLIC_BASE_URL": "https://referrals.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
         "CACHE_URL": "rediscache://127.0.0.1:6379/0",  # never connected to by these tests
     }
@@ -245,3 +248,66 @@ def test_debug_runs_without_secrets_for_local_development(tmp_path):
     assert loaded["DEBUG"] is True
     assert loaded["SECRET_KEY"] != loaded["JWT_SIGNING_KEY"]
     assert loaded["SECRET_KEY"].startswith("insecure-development-only-")
+
+
+# --- outbound email ------------------------------------------------------------------------
+
+MAIL_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps({name: str(getattr(settings, name, "")) for name in (
+    "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS", "EMAIL_FILE_PATH", "DEFAULT_FROM_EMAIL", "PUBLIC_BASE_URL")}))
+"""
+
+
+def _mail_settings(env: dict[str, str]) -> dict:
+    result = run_python(env, MAIL_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_sends_mail_over_smtp_with_tls(production_env):
+    loaded = _mail_settings(production_env)
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (loaded["EMAIL_HOST"], loaded["EMAIL_PORT"], loaded["EMAIL_USE_TLS"]) == ("mail.example.org", "587", "True")
+
+
+@pytest.mark.parametrize("variable", ["EMAIL_URL", "DEFAULT_FROM_EMAIL", "PUBLIC_BASE_URL"])
+def test_missing_mail_setting_stops_the_process_in_production(production_env, variable):
+    del production_env[variable]
+    assert_refused(run_python(production_env, "import django; django.setup()"), variable)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EMAIL_URL", "consolemail://"),  # one-time links would be printed into the logs
+        ("EMAIL_URL", "smtp://mail.example.org:25"),  # unencrypted to another machine
+        ("DEFAULT_FROM_EMAIL", "not an address"),
+        ("PUBLIC_BASE_URL", "http://referrals.example.org"),
+        ("PUBLIC_BASE_URL", "https://referrals.example.org/app/"),
+    ],
+)
+def test_unsafe_mail_settings_stop_the_process_in_production(production_env, variable, value):
+    production_env[variable] = value
+    assert_refused(run_python(production_env, "import django; django.setup()"), variable)
+
+
+def test_plain_smtp_to_a_relay_on_this_host_is_allowed(production_env):
+    production_env["EMAIL_URL"] = "smtp://127.0.0.1:25"
+    assert _mail_settings(production_env)["EMAIL_HOST"] == "127.0.0.1"
+
+
+def test_debug_writes_mails_to_var_mail(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "coalition.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+    }
+    loaded = _mail_settings(env)
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert loaded["EMAIL_FILE_PATH"] == str(BASE_DIR / "var" / "mail")
+    assert loaded["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"

@@ -1,7 +1,7 @@
 """Periodic jobs the worker runs, each claimed through a ``PeriodicJob`` row so several workers don't double-run.
 
 - every minute: overdue detection, one ``referral.overdue`` event per referral and deadline;
-- every ``WEBHOOK_SWEEP_SECONDS``: re-enqueue due webhook deliveries whose task was lost;
+- every ``WEBHOOK_SWEEP_SECONDS``: re-enqueue due webhook deliveries and outbound mails whose task was lost;
 - hourly: expire idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``;
 - daily: the retention purge (``manage.py purge_expired``), where that command exists.
 """
@@ -22,6 +22,7 @@ from django.utils import timezone
 from coalition.audit.services import record
 from coalition.context import bound_request_id
 from coalition.api.idempotency import expire_idempotency_records
+from coalition.mail.services import sweep_due_mails
 from referrals.choices import PENDING_REFERRAL_STATUSES, ReferralStatus
 from referrals.models import Referral
 
@@ -107,6 +108,7 @@ class Job:
 JOBS = (
     Job("detect_overdue", lambda: timedelta(minutes=1), detect_overdue),
     Job("sweep_deliveries", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_deliveries),
+    Job("sweep_mails", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_mails),
     Job("expire_idempotency_keys", lambda: timedelta(hours=1), expire_idempotency_keys),
     Job("purge_expired", lambda: timedelta(days=1), purge_expired),
 )

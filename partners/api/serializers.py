@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..choices import ApiKeyScope, Country, Language, OrganisationKind, Phenomenon, Role
-from ..models import ApiKey, Organisation, User
+from ..models import AccessApproval, ApiKey, Invitation, InvitationStatus, Organisation, User
 
 REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
@@ -120,24 +120,71 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserCreateSerializer(serializers.ModelSerializer):
-    """An org admin adds a person to their own organisation."""
+class InvitationCreateSerializer(serializers.Serializer):
+    """An org admin invites a person to their own organisation: a link goes to ``email`` only."""
 
-    roles = UniqueListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4)
-    password = serializers.CharField(write_only=True, min_length=1, max_length=128, trim_whitespace=False)
+    email = serializers.EmailField(max_length=254)
     username = serializers.RegexField(r"^[a-zA-Z0-9_.-]{3,150}$", max_length=150)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    roles = UniqueListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4)
+    language = serializers.ChoiceField(
+        choices=Language.choices, required=False, default="en", help_text=_("The language of the mail: en, nl or fr.")
+    )
+
+
+class OrgAdminInvitationSerializer(InvitationCreateSerializer):
+    """A coordinator invites a member organisation's org admin (the role is always org_admin)."""
+
+    roles = None
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation as its inviter sees it: never the token."""
+
+    organisation = serializers.UUIDField(source="organisation_id", read_only=True)
+    invited_by = serializers.UUIDField(source="invited_by_id", read_only=True)
+    user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
+    status = serializers.ChoiceField(choices=InvitationStatus.choices, read_only=True)
 
     class Meta:
-        model = User
-        fields = ["username", "email", "first_name", "last_name", "roles", "password"]
-        extra_kwargs = {"email": {"required": True}}
+        model = Invitation
+        fields = [
+            "id", "organisation", "email", "username", "first_name", "last_name", "roles", "language", "status",
+            "invited_by", "created_at", "sent_at", "expires_at", "accepted_at", "revoked_at", "user",
+        ]
+        read_only_fields = fields
 
 
-class OrgAdminCreateSerializer(UserCreateSerializer):
-    """A coordinator adds an org admin to a member organisation."""
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=128, write_only=True, help_text=_("The token from the invitation mail."))
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
-    class Meta(UserCreateSerializer.Meta):
-        fields = ["username", "email", "first_name", "last_name", "password"]
+
+class PasswordResetCompleteSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=128, write_only=True, help_text=_("The token from the password-reset mail."))
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+
+class AccessApprovalSerializer(serializers.ModelSerializer):
+    """A request waiting for a second person; it names what it is about, never a key."""
+
+    organisation = serializers.UUIDField(source="organisation_id", read_only=True)
+    invitation = serializers.UUIDField(source="invitation_id", read_only=True, allow_null=True)
+    user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
+    api_key = serializers.UUIDField(source="api_key_id", read_only=True, allow_null=True)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
+    requested_by = serializers.UUIDField(source="requested_by_id", read_only=True)
+    decided_by = serializers.UUIDField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AccessApproval
+        fields = [
+            "id", "organisation", "kind", "invitation", "user", "api_key", "roles", "status", "requested_by",
+            "created_at", "decided_by", "decided_at",
+        ]
+        read_only_fields = fields
 
 
 class UserUpdateSerializer(serializers.ModelSerializer):
@@ -146,10 +193,6 @@ class UserUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["email", "first_name", "last_name", "roles", "is_active"]
-
-
-class PasswordSetSerializer(serializers.Serializer):
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -163,7 +206,10 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "scopes", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"]
+        fields = [
+            "id", "name", "prefix", "scopes", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at",
+            "awaiting_approval",
+        ]
         read_only_fields = fields
 
 

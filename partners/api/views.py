@@ -86,47 +86,42 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return Response(s.OrganisationSerializer(organisation).data)
 
 
-    @extend_schema(request=s.OrgAdminCreateSerializer, responses={201: s.UserSerializer})
+    @extend_schema(request=s.OrgAdminInvitationSerializer, responses={201: s.InvitationSerializer})
     @action(detail=True, methods=["post"], url_path="admins")
     def add_admin(self, request, pk=None):
-        """Give a member organisation an org admin, who then adds its other people."""
-        data = s.OrgAdminCreateSerializer(data=request.data)
+        """Invite a member organisation's org admin: a one-time link goes to their address only."""
+        data = s.OrgAdminInvitationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.organisation_add_admin(
-            actor=request.user, organisation=self.get_object(), data=dict(data.validated_data)
+        invitation = services.organisation_add_admin(
+            actor=request.user, organisation=self.get_object(), **data.validated_data
         )
-        body = s.UserSerializer(selectors.users_visible_to(user).get(pk=user.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """An org admin's view of the people of their own organisation."""
+    """An org admin's view of the people of their own organisation (new people come by invitation)."""
 
     selector = staticmethod(selectors.users_visible_to)
     queryset_model = s.User
     serializer_class = s.UserSerializer
     ordering = "username"
-    problem_statuses = {"partial_update": [422], "set_password": [422], "reset_totp": [422]}
+    problem_statuses = {"partial_update": [409, 422], "send_password_reset": [422], "reset_totp": [422]}
     policy = {
         "list": allow(Role.ORG_ADMIN),
         "retrieve": allow(Role.ORG_ADMIN),
-        "create": allow(Role.ORG_ADMIN),
         "partial_update": allow(Role.ORG_ADMIN),
-        "set_password": allow(Role.ORG_ADMIN),
+        "send_password_reset": allow(Role.ORG_ADMIN),
         "reset_totp": allow(Role.ORG_ADMIN),
     }
 
     def _fresh(self, user):
         return self.get_queryset().get(pk=user.pk)
 
-    @extend_schema(request=s.UserCreateSerializer, responses={201: s.UserSerializer})
-    def create(self, request):
-        data = s.UserCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.user_create(actor=request.user, data=dict(data.validated_data))
-        return Response(s.UserSerializer(self._fresh(user)).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=s.UserUpdateSerializer, responses={200: s.UserSerializer})
+    @extend_schema(
+        request=s.UserUpdateSerializer,
+        responses={200: s.UserSerializer},
+        description=str(_("Granting the caseworker role waits for a second person's approval (see /approvals/); the other changes apply at once. Nobody changes their own roles.")),
+    )
     def partial_update(self, request, pk=None):
         user = self.get_object()
         data = s.UserUpdateSerializer(user, data=request.data, partial=True)
@@ -134,13 +129,14 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         user = services.user_update(actor=request.user, user=user, data=dict(data.validated_data))
         return Response(s.UserSerializer(self._fresh(user)).data)
 
-    @extend_schema(request=s.PasswordSetSerializer, responses={204: None})
-    @action(detail=True, methods=["post"], url_path="set-password")
-    def set_password(self, request, pk=None):
-        user = self.get_object()
-        data = s.PasswordSetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_set_password(actor=request.user, user=user, password=data.validated_data["password"])
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description=str(_("Mail the person a one-time link to choose a new password; their current password works until then.")),
+    )
+    @action(detail=True, methods=["post"], url_path="send-password-reset")
+    def send_password_reset(self, request, pk=None):
+        services.password_reset_send(actor=request.user, user=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
@@ -148,6 +144,75 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def reset_totp(self, request, pk=None):
         services.user_reset_totp(actor=request.user, user=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Invitations: org admins of their own organisation; coordinators the ones they sent. DELETE revokes."""
+
+    selector = staticmethod(selectors.invitations_visible_to)
+    queryset_model = s.Invitation
+    serializer_class = s.InvitationSerializer
+    problem_statuses = {"create": [422], "destroy": [409], "resend": [409]}
+    policy = {
+        "list": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "retrieve": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "create": allow(Role.ORG_ADMIN),
+        "destroy": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "resend": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+    }
+
+    @extend_schema(
+        request=s.InvitationCreateSerializer,
+        responses={201: s.InvitationSerializer},
+        description=str(_("Invite a person to your organisation. The one-time link goes only to their address; with the caseworker role it is sent once a second person approves.")),
+    )
+    def create(self, request):
+        data = s.InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_create(
+            actor=request.user, organisation=request.user.organisation, **data.validated_data
+        )
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.invitation_revoke(actor=request.user, invitation=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        invitation = services.invitation_resend(actor=request.user, invitation=self.get_object())
+        return Response(s.InvitationSerializer(invitation).data)
+
+
+class AccessApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Requests waiting for a second person: caseworker roles and API keys with a referrals scope."""
+
+    selector = staticmethod(selectors.approvals_visible_to)
+    queryset_model = s.AccessApproval
+    serializer_class = s.AccessApprovalSerializer
+    problem_statuses = {"approve": [409, 422], "reject": [409, 422]}
+    policy = {
+        "list": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "retrieve": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "approve": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+        "reject": allow(Role.ORG_ADMIN, Role.COORDINATOR),
+    }
+
+    def _decide(self, request, approve: bool):
+        approval = services.approval_decide(actor=request.user, approval=self.get_object(), approve=approve)
+        return Response(s.AccessApprovalSerializer(approval).data)
+
+    @extend_schema(request=None, responses={200: s.AccessApprovalSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, approve=True)
+
+    @extend_schema(request=None, responses={200: s.AccessApprovalSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, approve=False)
 
 
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -165,7 +230,11 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     }
     idempotency_secret_actions = frozenset({"create"})  # the raw key is shown once: never replayed
 
-    @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer})
+    @extend_schema(
+        request=s.ApiKeyCreateSerializer,
+        responses={201: s.ApiKeyCreatedSerializer},
+        description=str(_("The key is shown once, here. A key with a referrals scope works only once a second person approves it (see /approvals/).")),
+    )
     def create(self, request):
         data = s.ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -196,6 +265,37 @@ class TokenObtainView(CoalitionAPIView):
         data.is_valid(raise_exception=True)
         pair = tokens.login(request=request, **data.validated_data | {"otp": data.validated_data.get("otp") or None})
         return Response(s.TokenPairSerializer(pair).data)
+
+
+class InvitationAcceptView(CoalitionAPIView):
+    """Accept an invitation: the token from the mail and your own password create your account."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]  # public by design: the token in the body is the credential
+    throttle_classes = [LoginThrottle]
+    problem_statuses = {"post": [409]}
+
+    @extend_schema(request=s.InvitationAcceptSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        data = s.InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.invitation_accept(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetCompleteView(CoalitionAPIView):
+    """Choose a new password with the token from a password-reset mail; every login ends."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]  # public by design: the token in the body is the credential
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=s.PasswordResetCompleteSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        data = s.PasswordResetCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_complete(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TokenRefreshView(CoalitionAPIView):

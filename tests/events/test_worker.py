@@ -82,9 +82,9 @@ def no_purge(monkeypatch):
 def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 60
     now = timezone.now()
-    assert jobs.run_due_jobs(now) == ["detect_overdue", "sweep_deliveries", "expire_idempotency_keys"]
+    assert jobs.run_due_jobs(now) == ["detect_overdue", "sweep_deliveries", "sweep_mails", "expire_idempotency_keys"]
     assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
-    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", "sweep_deliveries"]
+    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", "sweep_deliveries", "sweep_mails"]
     assert PeriodicJob.objects.get(name="detect_overdue").last_run_at == now + timedelta(minutes=2)
 
 

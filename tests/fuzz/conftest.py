@@ -28,7 +28,7 @@ from partners.tokens import issue_tokens_for_tests
 from referrals import services as referral_services
 from referrals.choices import CaseOutcome
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, approved_api_key
 
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # a fixed, fictional base32 secret: admins get a confirmed device
 
@@ -108,16 +108,16 @@ def _build_world() -> FuzzWorld:
     shelter = user["shelter-be-caseworker"]
 
     # The partner system (every scope), a revoked key of the same organisation and another organisation's key.
-    partner = partner_services.api_key_create(
-        actor=hotline_admin, name="Hotline case system", scopes=list(ApiKeyScope.values), expires_at=None
+    # Keys with referrals scopes need a second person: the coordinator (each organisation has one admin).
+    coordinator = user["coordinator"]
+    partner = approved_api_key(
+        actor=hotline_admin, approver=coordinator, name="Hotline case system", scopes=list(ApiKeyScope.values)
     )
-    revoked = partner_services.api_key_create(
-        actor=hotline_admin, name="Old hotline system", scopes=[ApiKeyScope.REFERRALS_READ], expires_at=None
+    revoked = approved_api_key(
+        actor=hotline_admin, approver=coordinator, name="Old hotline system", scopes=[ApiKeyScope.REFERRALS_READ]
     )
     partner_services.api_key_revoke(actor=hotline_admin, api_key=revoked.api_key)
-    partner_services.api_key_create(
-        actor=user["care-nl-admin"], name="Care system", scopes=list(ApiKeyScope.values), expires_at=None
-    )
+    approved_api_key(actor=user["care-nl-admin"], approver=coordinator, name="Care system", scopes=list(ApiKeyScope.values))
 
     # The demo sends nothing to hotline-be: give it an incoming referral to act on and an accepted one to complete.
     subject = {"given_name": "Fictia", "date_of_birth": date(2011, 1, 1), "gender": "female", "language": "nl"}

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from partners import services as partner_services
 from partners.choices import ApiKeyScope
 from referrals.models import Subject
-from tests.conftest import Persona
+from tests.conftest import Persona, approved_api_key
 
 from .conftest import CHILD
 
@@ -109,8 +108,8 @@ def _record(persona: Persona, log: list) -> None:
 @pytest.fixture
 def outsider_system(orgs, personas):
     """care-nl's case system: an API key with every scope, of an unrelated organisation."""
-    key = partner_services.api_key_create(
-        actor=personas["outsider_admin"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
+    key = approved_api_key(
+        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
     )
     return Persona("outsider_system", raw_api_key=key.raw_key, organisation=orgs["care-nl"])
 

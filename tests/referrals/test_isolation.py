@@ -22,10 +22,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from partners import services as partner_services
 from partners.choices import ApiKeyScope
 from referrals.models import Case, Consent, Involvement, Referral, ReferralMessage, Subject
-from tests.conftest import Persona
+from tests.conftest import Persona, approved_api_key
 from tests.security.helpers import without_request_id
 from tests.security.test_deny_by_default import SERVED_METHODS, iter_routes
 
@@ -121,8 +120,8 @@ def snapshot(referral_id, case_id) -> dict:
 @pytest.fixture
 def outsider_system(orgs, personas):
     """care-nl's case system: an API key with every scope, of an unrelated organisation."""
-    key = partner_services.api_key_create(
-        actor=personas["outsider_admin"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
+    key = approved_api_key(
+        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
     )
     return Persona("outsider_system", raw_api_key=key.raw_key, organisation=orgs["care-nl"])
 
@@ -316,8 +315,8 @@ def test_partner_system_sees_exactly_what_its_organisations_caseworker_sees(scen
 
 
 def test_partner_system_key_without_referrals_read_gets_403(scenario, personas):
-    key = partner_services.api_key_create(
-        actor=personas["org_admin"].user, name="Directory only", scopes=[ApiKeyScope.ORGANISATIONS_READ]
+    key = approved_api_key(
+        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Directory only", scopes=[ApiKeyScope.ORGANISATIONS_READ]
     )
     system = Persona("directory_only", raw_api_key=key.raw_key, organisation=personas["org_admin"].organisation)
     referral_id, case_id = scenario["referral"]["id"], scenario["case"]["id"]
@@ -337,8 +336,8 @@ def test_partner_system_key_without_referrals_read_gets_403(scenario, personas):
 
 
 def test_partner_system_key_that_only_reads_cannot_act(scenario, personas):
-    key = partner_services.api_key_create(
-        actor=personas["org_admin"].user, name="Read only", scopes=[ApiKeyScope.REFERRALS_READ]
+    key = approved_api_key(
+        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Read only", scopes=[ApiKeyScope.REFERRALS_READ]
     )
     system = Persona("read_only", raw_api_key=key.raw_key, organisation=personas["org_admin"].organisation)
     referral_id = scenario["referral"]["id"]

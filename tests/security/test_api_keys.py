@@ -28,7 +28,13 @@ def _create(org_admin, *, scopes, name="Case system", expires_at=None) -> dict:
 
 @pytest.fixture
 def created(personas):
-    return _create(personas["org_admin"], scopes=["organisations:read", "referrals:read"])
+    """A key with a referrals scope, approved by the coordinator (hotline-be has no second org admin)."""
+    body = _create(personas["org_admin"], scopes=["organisations:read", "referrals:read"])
+    assert body["awaiting_approval"] is True
+    coordinator = personas["coordinator"].client
+    [approval] = [a for a in coordinator.get("/api/v1/approvals/").json()["results"] if a["api_key"] == body["id"]]
+    assert coordinator.post(f"/api/v1/approvals/{approval['id']}/approve/").status_code == 200
+    return body
 
 
 # --- shown once, stored as a digest -------------------------------------------------------------
@@ -197,7 +203,7 @@ def test_an_empty_api_key_header_is_401(db):
         ("get", "/api/v1/api-keys/"),
         ("post", "/api/v1/api-keys/"),
         ("get", "/api/v1/users/"),
-        ("post", "/api/v1/users/"),
+        ("post", "/api/v1/invitations/"),
         ("post", "/api/v1/me/password/"),
         ("post", "/api/v1/auth/totp/"),
     ],

@@ -289,6 +289,36 @@ def _webhook_delivery(owner: Organisation, _counterpart: Organisation, state: di
 OBJECT_BUILDERS |= {"webhook": _with_fields(_webhook_of), "webhook_delivery": _webhook_delivery}
 
 
+# --- invitations and approvals (partners) ---------------------------------------------------
+
+
+def _admin_of(organisation: Organisation, name: str) -> User:
+    return make_user(f"matrix-{name}-{organisation.slug}", organisation, [Role.ORG_ADMIN])
+
+
+def _invitation_of(organisation: Organisation):
+    """A pending invitation sent by an org admin of ``organisation`` who is not a persona."""
+    return services.invitation_create(
+        actor=_admin_of(organisation, "inviter"), organisation=organisation, email="invitee@example.org",
+        username=f"matrix-invitee-{organisation.slug}", roles=[Role.ORG_ADMIN],
+    )
+
+
+def _approval_of(organisation: Organisation):
+    """A pending key approval requested by one of two non-persona admins: no coordinator decides it."""
+    from partners.models import AccessApproval
+
+    requester = _admin_of(organisation, "requester")
+    _admin_of(organisation, "second-admin")
+    created = services.api_key_create(
+        actor=requester, name="Needs approval", scopes=[ApiKeyScope.REFERRALS_READ], expires_at=None
+    )
+    return AccessApproval.objects.get(api_key=created.api_key)
+
+
+OBJECT_BUILDERS |= {"invitation": _with_fields(_invitation_of), "approval": _with_fields(_approval_of)}
+
+
 # The states a builder can bring its object to (directory objects take any field values).
 STATES: dict[str, dict[str, set[str]]] = {
     "case": {"status": {CaseStatus.OPEN, CaseStatus.CLOSED}},

@@ -33,6 +33,8 @@ PUBLIC_ROUTES = {
     "/readyz": "readiness probe",
     "/api/v1/auth/token/": "login: the credentials are in the body",
     "/api/v1/auth/token/refresh/": "rotation: the refresh token in the body is the credential",
+    "/api/v1/auth/invitations/accept/": "accepting an invitation: the mailed one-time token in the body is the credential",
+    "/api/v1/auth/password-reset/": "completing a password reset: the mailed one-time token in the body is the credential",
 }
 # Open to anonymous callers only while settings.PUBLIC_API_DOCS is true.
 DOCS_ROUTES = {"/api/v1/schema/", "/api/docs/", "/api/redoc/"}

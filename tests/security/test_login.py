@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SchemaCheckedClient
 
 from .helpers import (
     assert_problem,
@@ -319,17 +319,31 @@ def test_inactive_user_with_the_right_password_gets_the_same_answer_as_a_wrong_p
 
 
 def _create_user(org_admin, username: str, password: str):
-    return org_admin.client.post(
-        "/api/v1/users/",
-        {"username": username, "email": f"{username}@example.org", "roles": ["caseworker"], "password": password},
+    """Invite through the API, then accept with ``password`` as the invitee would (from the mailed token)."""
+    import re
+
+    from django.core import mail as django_mail
+
+    from coalition.mail.models import OutboundMail
+    from coalition.mail.services import deliver
+
+    invited = org_admin.client.post(
+        "/api/v1/invitations/", {"username": username, "email": f"{username}@example.org", "roles": ["org_admin"]},
         format="json",
+    )
+    assert invited.status_code == 201, invited.content
+    for mail in OutboundMail.objects.filter(to=f"{username}@example.org"):
+        deliver(mail.pk)
+    token = re.search(r"#token=([A-Za-z0-9_-]+)", django_mail.outbox[-1].body).group(1)
+    return SchemaCheckedClient().post(
+        "/api/v1/auth/invitations/accept/", {"token": token, "password": password}, format="json"
     )
 
 
 def test_a_user_created_through_the_api_is_stored_with_an_argon2id_hash(personas):
     password = "a-long-unusual-passphrase-for-tests-9"
     response = _create_user(personas["org_admin"], "new-caseworker", password)
-    assert response.status_code == 201
+    assert response.status_code == 204
     stored = User.objects.get(username="new-caseworker").password
     assert stored.startswith("argon2$argon2id$")
     assert password not in stored
@@ -358,7 +372,7 @@ def test_password_validators_are_on():
         ("83920571648392057", "entirely numeric"),
     ],
 )
-def test_weak_passwords_are_rejected_when_an_org_admin_creates_a_user(personas, password, reason):
+def test_weak_passwords_are_rejected_when_an_invitee_chooses_theirs(personas, password, reason):
     response = _create_user(personas["org_admin"], "weak-password-user", password)
     body = assert_problem(response, 400, "validation-error")
     details = [error["detail"] for error in body["errors"] if error["pointer"] == "#/password"]

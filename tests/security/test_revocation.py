@@ -125,12 +125,24 @@ def test_a_wrong_current_password_changes_nothing_and_revokes_nothing(personas):
     assert User.objects.get(pk=caseworker.user.pk).check_password(PASSWORD)
 
 
-def test_admin_password_reset_revokes_the_users_tokens(personas):
+def test_a_completed_password_reset_revokes_the_users_tokens(personas):
+    """Sending the link changes nothing; completing it with the mailed token revokes every token."""
+    import re
+
+    from django.core import mail as django_mail
+
+    from coalition.mail.models import OutboundMail
+    from coalition.mail.services import deliver
+
     caseworker, org_admin = personas["caseworker"], personas["org_admin"]
-    response = org_admin.client.post(
-        f"/api/v1/users/{caseworker.user.id}/set-password/", {"password": NEW_PASSWORD}, format="json"
-    )
+    response = org_admin.client.post(f"/api/v1/users/{caseworker.user.id}/send-password-reset/")
     assert response.status_code == 204
+    assert _works(caseworker.tokens.access)
+    for mail in OutboundMail.objects.filter(to=caseworker.user.email):
+        deliver(mail.pk)
+    token = re.search(r"#token=([A-Za-z0-9_-]+)", django_mail.outbox[-1].body).group(1)
+    done = org_admin.client.post("/api/v1/auth/password-reset/", {"token": token, "password": NEW_PASSWORD}, format="json")
+    assert done.status_code == 204
     _assert_revoked(caseworker.tokens)
     assert login(caseworker.user.username, NEW_PASSWORD).status_code == 200
 
@@ -147,7 +159,7 @@ def test_admin_totp_reset_revokes_the_users_tokens_and_removes_the_device(person
 
 @pytest.mark.parametrize(
     "action",
-    ["deactivate", "role_change", "set_password", "reset_totp"],
+    ["deactivate", "role_change", "reset_totp"],
 )
 def test_admin_actions_on_one_user_leave_the_admin_and_colleagues_signed_in(personas, action):
     caseworker, org_admin = personas["caseworker"], personas["org_admin"]
@@ -156,8 +168,6 @@ def test_admin_actions_on_one_user_leave_the_admin_and_colleagues_signed_in(pers
         response = org_admin.client.patch(url, {"is_active": False}, format="json")
     elif action == "role_change":
         response = org_admin.client.patch(url, {"roles": ["caseworker", "org_admin"]}, format="json")
-    elif action == "set_password":
-        response = org_admin.client.post(url + "set-password/", {"password": NEW_PASSWORD}, format="json")
     else:
         response = org_admin.client.post(url + "reset-totp/")
     assert response.status_code in (200, 204)

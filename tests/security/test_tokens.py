@@ -183,6 +183,9 @@ def _import_settings(**overrides: str) -> subprocess.CompletedProcess:
         "CACHE_ALLOW_PER_PROCESS": "true",
         "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE=",
         "DATABASE_URL": "sqlite:///:memory:",
+        "EMAIL_URL": "smtp+tls://mail.example.org:587",
+        "DEFAULT_FROM_EMAIL": "noreply@example.org",
+        "PUBLIC_BASE_URL": "https://referrals.example.org",
     } | overrides
     return subprocess.run(
         [sys.executable, "-c", "import coalition.settings"],

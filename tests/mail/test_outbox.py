@@ -1,0 +1,209 @@
+"""Outbound mail against a real SMTP server (aiosmtpd, started by the test): sent, retried, swept.
+
+Each test starts an SMTP server on 127.0.0.1 on a free port and points Django's
+mail settings at it; the worker's task sends through the ordinary SMTP backend.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from coalition.events import jobs
+from coalition.mail import services
+from coalition.mail.models import MailStatus, OutboundMail
+from coalition.mail.tasks import send_mail
+
+pytestmark = pytest.mark.django_db
+TOKEN = "one-time-token-for-the-test-XYZ123"
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message, or refuses every recipient."""
+
+    def __init__(self, refuse: bool = False):
+        self.refuse = refuse
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a free local port; the settings point at it."""
+
+    def start(refuse: bool = False) -> Inbox:
+        inbox = Inbox(refuse=refuse)
+        port = _free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        started.append(controller)
+        _point_at(settings, port)
+        return inbox
+
+    started: list[Controller] = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def _point_at(settings, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+
+
+def _queue_invitation(language: str = "en") -> OutboundMail:
+    return services.queue_mail(
+        to="invitee@example.org",
+        template="invitation",
+        context={"organisation_name": "Shelter BE", "username": "shelter-be-newcomer", "expires_at": "2030-01-01 12:00",
+                 "link_path": "/app/invitation/"},
+        language=language,
+        token=TOKEN,
+    )
+
+
+def _queued_task_for(mail: OutboundMail) -> DBTaskResult:
+    return DBTaskResult.objects.filter(args_kwargs__args=[str(mail.pk)]).order_by("-enqueued_at").first()
+
+
+def test_a_queued_mail_reaches_the_smtp_server_with_its_recipient_subject_and_link(smtp_server):
+    inbox = smtp_server()
+    mail = _queue_invitation()
+    task = _queued_task_for(mail)
+    assert task is not None and task.task_path == "coalition.mail.tasks.send_mail"
+
+    assert send_mail.call(str(mail.pk)) == MailStatus.SENT
+
+    [(recipients, message)] = inbox.messages
+    assert recipients == ["invitee@example.org"]
+    assert message["To"] == "invitee@example.org"
+    assert message["From"] == "coalition@example.org"
+    assert message["Subject"] == "Your invitation to the coalition referral network"
+    body = message.get_content()
+    assert f"https://referrals.example.org/app/invitation/#token={TOKEN}" in body
+    assert "shelter-be-newcomer" in body
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts, mail.last_error, mail.secret) == (MailStatus.SENT, 1, "", "")
+    assert mail.sent_at is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [("nl", "Uw uitnodiging voor het verwijsnetwerk van de coalitie"),
+     ("fr", "Votre invitation au réseau d'orientation de la coalition")],
+)
+def test_a_mail_is_written_in_its_language(smtp_server, language, subject):
+    inbox = smtp_server()
+    mail = _queue_invitation(language)
+    send_mail.call(str(mail.pk))
+    [(_recipients, message)] = inbox.messages
+    assert message["Subject"].strip() == subject  # a non-ASCII subject is RFC 2047-encoded
+
+
+def test_the_one_time_token_is_stored_encrypted_and_blanked_once_sent(smtp_server):
+    smtp_server()
+    mail = _queue_invitation()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM mail_outboundmail WHERE id = %s", [mail.pk.hex if connection.vendor == "sqlite" else mail.pk])
+        (raw,) = cursor.fetchone()
+    assert raw.startswith("enc1:") and TOKEN not in raw
+    send_mail.call(str(mail.pk))
+    assert OutboundMail.objects.get(pk=mail.pk).secret == ""
+
+
+def test_a_refusing_smtp_server_schedules_a_retry_and_records_the_error_class(smtp_server):
+    inbox = smtp_server(refuse=True)
+    mail = _queue_invitation()
+    before = timezone.now()
+
+    assert send_mail.call(str(mail.pk)) == MailStatus.PENDING
+
+    assert inbox.messages == []
+    mail.refresh_from_db()
+    assert mail.status == MailStatus.PENDING and mail.attempts == 1
+    assert mail.last_error == "SMTPRecipientsRefused"
+    assert mail.next_attempt_at >= before + services.RETRY_SCHEDULE[0]
+    assert mail.secret == TOKEN  # kept for the next attempt
+    retry = _queued_task_for(mail)
+    assert retry.run_after is not None and retry.run_after >= before + services.RETRY_SCHEDULE[0]
+    # Not due yet: a second call does nothing.
+    assert send_mail.call(str(mail.pk)) is None
+
+
+def test_a_server_that_is_down_is_retried_and_the_mail_fails_after_the_last_attempt(settings):
+    _point_at(settings, _free_port())  # nothing listens there
+    settings.MAIL_MAX_ATTEMPTS = 3
+    mail = _queue_invitation()
+    outcomes = []
+    for _attempt in range(3):
+        OutboundMail.objects.filter(pk=mail.pk).update(next_attempt_at=timezone.now())
+        outcomes.append(send_mail.call(str(mail.pk)))
+    assert outcomes == [MailStatus.PENDING, MailStatus.PENDING, MailStatus.FAILED]
+    mail.refresh_from_db()
+    assert mail.last_error == "ConnectionRefusedError" and mail.attempts == 3
+    assert mail.next_attempt_at is None and mail.secret == ""
+
+
+def test_the_mail_sent_after_a_refusal_arrives_once_the_server_accepts(smtp_server):
+    inbox = smtp_server(refuse=True)
+    mail = _queue_invitation()
+    send_mail.call(str(mail.pk))
+    inbox.refuse = False
+    OutboundMail.objects.filter(pk=mail.pk).update(next_attempt_at=timezone.now())
+    assert send_mail.call(str(mail.pk)) == MailStatus.SENT
+    assert len(inbox.messages) == 1
+    assert OutboundMail.objects.get(pk=mail.pk).attempts == 2
+
+
+def test_the_sweep_re_enqueues_mails_whose_task_was_lost(settings):
+    settings.WEBHOOK_SWEEP_SECONDS = 60
+    lost = _queue_invitation()
+    OutboundMail.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    _queue_invitation()  # due now: its task is still on its way
+    DBTaskResult.objects.all().delete()
+
+    assert services.sweep_due_mails() == 1
+    assert [t.args_kwargs["args"] for t in DBTaskResult.objects.all()] == [[str(lost.pk)]]
+
+
+def test_the_mail_sweep_is_a_periodic_job_of_the_worker():
+    assert "sweep_mails" in {job.name for job in jobs.JOBS}
+    assert next(job for job in jobs.JOBS if job.name == "sweep_mails").run is services.sweep_due_mails
+
+
+def test_a_mail_rolled_back_with_its_action_is_never_sent():
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            _queue_invitation()
+            raise RuntimeError("the action failed")
+    assert not OutboundMail.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path="coalition.mail.tasks.send_mail").exists()
