@@ -32,8 +32,8 @@ from .choices import (
     ReferralStatus,
 )
 from .deadlines import deadlines_for
-from .policy import require_membership_allows
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+from .policy import require_membership_allows
 
 POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
 
