@@ -203,3 +203,34 @@ def test_debug_runs_without_secrets_for_local_development(tmp_path):
     assert loaded["DEBUG"] is True
     assert loaded["SECRET_KEY"] != loaded["JWT_SIGNING_KEY"]
     assert loaded["SECRET_KEY"].startswith("insecure-development-only-")
+
+
+DUMP_SQLITE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    journal = cursor.fetchone()[0]
+    cursor.execute("PRAGMA synchronous")
+    synchronous = cursor.fetchone()[0]
+print(json.dumps({"options": settings.DATABASES["default"].get("OPTIONS", {}), "journal": journal,
+                  "synchronous": synchronous, "transaction_mode": connection.transaction_mode}))
+"""
+
+
+def test_a_sqlite_file_uses_wal_a_busy_timeout_and_immediate_transactions(production_env):
+    """Concurrent writers on the `make run` database queue instead of failing with "database is locked"."""
+    result = run_python(production_env, DUMP_SQLITE)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert (loaded["journal"], loaded["transaction_mode"], loaded["synchronous"]) == ("wal", "IMMEDIATE", 1)  # 1: NORMAL
+    assert loaded["options"]["timeout"] >= 5
+
+
+def test_an_in_memory_sqlite_database_keeps_the_defaults(production_env):
+    result = run_python(production_env | {"DATABASE_URL": "sqlite:///:memory:"}, DUMP_SQLITE)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert (loaded["options"], loaded["journal"], loaded["transaction_mode"]) == ({}, "memory", None)
