@@ -354,9 +354,14 @@ IDEMPOTENCY_KEY_HOURS = _positive_int("IDEMPOTENCY_KEY_HOURS", 24)
 REFERRAL_REASON_MAX_LENGTH = 1000
 MESSAGE_MAX_LENGTH = 2000
 
+# Working-day deadlines are counted in this IANA time zone (referrals/deadlines.py).
+COALITION_TIME_ZONE = env.str("COALITION_TIME_ZONE", default="Europe/Brussels")
+
 from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
+from referrals.deadlines import parse_time_zone as _parse_time_zone  # noqa: E402
 
 _parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start
+_parse_time_zone(COALITION_TIME_ZONE)
 
 # --- Serving: connection pool, read replica for figures, static files, benchmark ----
 # PostgreSQL connection pool (psycopg 3, Django 5.2): each server process keeps

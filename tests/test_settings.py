@@ -234,3 +234,7 @@ def test_an_in_memory_sqlite_database_keeps_the_defaults(production_env):
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert (loaded["options"], loaded["journal"], loaded["transaction_mode"]) == ({}, "memory", None)
+
+
+def test_an_unknown_coalition_time_zone_stops_the_process(production_env):
+    assert_refused(run_python(production_env | {"COALITION_TIME_ZONE": "Europe/Brusels"}, DUMP_SETTINGS), "COALITION_TIME_ZONE")
