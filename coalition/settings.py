@@ -129,6 +129,23 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DATABASE_CONN_MAX_AGE", 0)
+# SQLite file (the `make run` default): concurrent writers must queue, not fail with
+# "database is locked". WAL lets readers go on beside the one writer; every transaction
+# takes the write lock at BEGIN (IMMEDIATE), so none can fail when upgrading a read
+# to a write, and a writer waits up to the busy timeout for the lock. SQLite ignores
+# SELECT ... FOR UPDATE; IMMEDIATE transactions serialise writes instead. An in-memory
+# database (the test suite's SQLite) cannot use WAL and has a single connection.
+_db_name = str(DATABASES["default"].get("NAME", ""))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not (
+    _db_name in ("", ":memory:") or "mode=memory" in _db_name
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,  # seconds a writer waits for the lock
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://coalition")}
@@ -357,9 +374,14 @@ IDEMPOTENCY_KEY_HOURS = _positive_int("IDEMPOTENCY_KEY_HOURS", 24)
 REFERRAL_REASON_MAX_LENGTH = 1000
 MESSAGE_MAX_LENGTH = 2000
 
+# Working-day deadlines are counted in this IANA time zone (referrals/deadlines.py).
+COALITION_TIME_ZONE = env.str("COALITION_TIME_ZONE", default="Europe/Brussels")
+
 from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
+from referrals.deadlines import parse_time_zone as _parse_time_zone  # noqa: E402
 
 _parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start
+_parse_time_zone(COALITION_TIME_ZONE)
 
 # --- Serving: connection pool, read replica for figures, static files, benchmark ----
 # PostgreSQL connection pool (psycopg 3, Django 5.2): each server process keeps

@@ -1,18 +1,33 @@
 """Deadlines from urgency (DESIGN §4), configurable with REFERRAL_DEADLINES.
 
-A deadline is a number of hours (``4h``) or of working days (``2wd``: Monday to
-Friday, at the same time of day; public holidays are not known here).
+A deadline is a number of hours (``4h``) or of working days (``2wd``).
+
+- Hours are exact elapsed time from the moment of sending, round the clock,
+  weekends, holidays and clock changes included.
+- Working days are counted in the coalition's time zone (``COALITION_TIME_ZONE``,
+  default Europe/Brussels). A working day is Monday to Friday and not a public
+  holiday of the recipient organisation's country (the ``holidays`` package; a
+  country it does not know has weekends only). ``N wd`` falls at the same local
+  wall-clock time as the sending, on the N-th working day after the day it was
+  sent. A referral sent on a non-working day counts as sent at 00:00 on the next
+  working day. A wall-clock time that does not exist on the due day (a spring
+  clock change, which in Europe is always on a Sunday) follows zoneinfo's rule:
+  it is read with the offset before the change.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
+import holidays
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_DEADLINES = "immediate=1h/4h,urgent=4h/24h,normal=2wd/5wd"
+DEFAULT_TIME_ZONE = "Europe/Brussels"
 _SPEC = re.compile(r"^(\d+)(h|wd)$")
 
 
@@ -30,19 +45,50 @@ def parse_deadlines(text: str) -> dict[str, tuple[str, str]]:
     return result
 
 
-def add_span(start: datetime, spec: str) -> datetime:
-    amount, unit = _SPEC.match(spec).groups()
-    amount = int(amount)
+def parse_time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Europe/Brussels``); an unknown one stops the process at start."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise ImproperlyConfigured(f"COALITION_TIME_ZONE: {name!r} is not a known time zone (e.g. Europe/Brussels).") from None
+
+
+@lru_cache(maxsize=256)
+def _public_holidays(country: str, year: int) -> frozenset[date]:
+    if country.upper() not in holidays.list_supported_countries():
+        return frozenset()
+    return frozenset(holidays.country_holidays(country.upper(), years=year))
+
+
+def is_working_day(day: date, country: str) -> bool:
+    """Monday to Friday, and not a public holiday of ``country`` (ISO 3166 alpha-2)."""
+    return day.weekday() < 5 and day not in _public_holidays(country, day.year)
+
+
+def _next_working_day(day: date, country: str) -> date:
+    day += timedelta(days=1)
+    while not is_working_day(day, country):
+        day += timedelta(days=1)
+    return day
+
+
+def add_span(start: datetime, spec: str, *, country: str) -> datetime:
+    """The moment ``spec`` (``4h`` or ``2wd``) after ``start``, by the rule in the module docstring; in UTC."""
+    amount_text, unit = _SPEC.match(spec).groups()
+    amount = int(amount_text)
     if unit == "h":
-        return start + timedelta(hours=amount)
-    moment = start
-    while amount:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            amount -= 1
-    return moment
+        return start.astimezone(UTC) + timedelta(hours=amount)  # elapsed time, not wall-clock
+    zone = parse_time_zone(settings.COALITION_TIME_ZONE)
+    local = start.astimezone(zone)
+    day, wall_clock = local.date(), local.time().replace(tzinfo=None, fold=0)
+    if not is_working_day(day, country):
+        day, wall_clock = _next_working_day(day, country), time(0, 0)
+    for _ in range(amount):
+        day = _next_working_day(day, country)
+    return datetime.combine(day, wall_clock, tzinfo=zone).astimezone(UTC)
 
 
-def deadlines_for(urgency: str, sent_at: datetime) -> tuple[datetime, datetime]:
+def deadlines_for(urgency: str, sent_at: datetime, *, country: str) -> tuple[datetime, datetime]:
+    """(acknowledge due, decide due) of a referral of ``urgency`` sent at ``sent_at`` to a recipient in ``country``."""
     acknowledge, decide = parse_deadlines(settings.REFERRAL_DEADLINES)[urgency]
-    return add_span(sent_at, acknowledge), add_span(sent_at, decide)
+    return add_span(sent_at, acknowledge, country=country), add_span(sent_at, decide, country=country)

@@ -417,7 +417,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
         raise BusinessRuleViolation(_("The recipient is already involved in this case."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
-    referral.acknowledge_due, referral.decide_due = deadlines_for(referral.urgency, now)
+    referral.acknowledge_due, referral.decide_due = deadlines_for(referral.urgency, now, country=referral.recipient.country)
     exception = None
     if referral.legal_basis:
         exception = LegalBasisException.objects.create(

@@ -311,3 +311,37 @@ def test_debug_writes_mails_to_var_mail(tmp_path):
     assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
     assert loaded["EMAIL_FILE_PATH"] == str(BASE_DIR / "var" / "mail")
     assert loaded["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+
+DUMP_SQLITE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    journal = cursor.fetchone()[0]
+    cursor.execute("PRAGMA synchronous")
+    synchronous = cursor.fetchone()[0]
+print(json.dumps({"options": settings.DATABASES["default"].get("OPTIONS", {}), "journal": journal,
+                  "synchronous": synchronous, "transaction_mode": connection.transaction_mode}))
+"""
+
+
+def test_a_sqlite_file_uses_wal_a_busy_timeout_and_immediate_transactions(production_env):
+    """Concurrent writers on the `make run` database queue instead of failing with "database is locked"."""
+    result = run_python(production_env, DUMP_SQLITE)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert (loaded["journal"], loaded["transaction_mode"], loaded["synchronous"]) == ("wal", "IMMEDIATE", 1)  # 1: NORMAL
+    assert loaded["options"]["timeout"] >= 5
+
+
+def test_an_in_memory_sqlite_database_keeps_the_defaults(production_env):
+    result = run_python(production_env | {"DATABASE_URL": "sqlite:///:memory:"}, DUMP_SQLITE)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert (loaded["options"], loaded["journal"], loaded["transaction_mode"]) == ({}, "memory", None)
+
+
+def test_an_unknown_coalition_time_zone_stops_the_process(production_env):
+    assert_refused(run_python(production_env | {"COALITION_TIME_ZONE": "Europe/Brusels"}, DUMP_SETTINGS), "COALITION_TIME_ZONE")
