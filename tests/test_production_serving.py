@@ -1,6 +1,11 @@
-"""gunicorn.conf.py: reachable only from this host (behind nginx), no management socket."""
+"""Serving in production: gunicorn.conf.py and the committed nginx configuration.
+
+gunicorn is reachable only from this host (nginx in front) and opens no management
+socket; nginx's limits agree with the app's. tests/test_proxy.py runs both for real.
+"""
 
 import os
+import re
 import runpy
 import socket
 import stat
@@ -9,7 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parent.parent
+NGINX_SITE = (ROOT / "api_docs" / "nginx" / "coalition.conf").read_text()
 
 
 def _load_config(monkeypatch, **env) -> dict:
@@ -69,3 +77,24 @@ def test_gunicorn_serves_on_a_unix_socket_that_only_its_group_may_open(tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def _directives(name: str) -> list[str]:
+    return re.findall(rf"^\s*{name}\s+([^;]+);", NGINX_SITE, flags=re.MULTILINE)
+
+
+def test_nginx_refuses_exactly_the_bodies_the_app_refuses():
+    """client_max_body_size, the in-memory body buffer and nginx's 413 text all say MAX_REQUEST_BODY_BYTES."""
+    limit = settings.MAX_REQUEST_BODY_BYTES
+    assert limit % 1024 == 0
+    assert _directives("client_max_body_size") == [f"{limit // 1024}k"]
+    assert _directives("client_body_buffer_size") == [f"{limit // 1024}k"]
+    assert f"larger than {limit} bytes" in NGINX_SITE
+
+
+def test_nginx_passes_on_one_client_address_and_the_scheme():
+    """TRUSTED_PROXY_COUNT=1: the one address nginx saw, never a list the client started."""
+    assert _directives("proxy_set_header X-Forwarded-For") == ["$remote_addr"]
+    assert _directives("proxy_set_header X-Forwarded-Proto") == ["$scheme"]
+    assert _directives("proxy_request_buffering") == ["on"]
+    assert _directives("proxy_buffering") == ["on"]
