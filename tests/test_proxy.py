@@ -275,6 +275,9 @@ def stack():
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "coalition.settings",
             "DEBUG": "false",
+            # Nothing here reads a table: an empty database file keeps the test to itself.
+            "DATABASE_URL": f"sqlite:///{directory}/db.sqlite3",
+            "DATABASE_POOL": "false",
             "ALLOWED_HOSTS": SERVER_NAME,
             "TRUSTED_PROXY_COUNT": "1",
             "SECURE_SSL_REDIRECT": "true",
@@ -356,8 +359,8 @@ def test_a_forged_x_forwarded_for_does_not_buy_a_fresh_throttle_bucket(stack):
                       headers={"X-Forwarded-For": f"203.0.113.{attempt}"})[0]
         for attempt in range(LOGIN_RATE + 1)
     ]
-    assert statuses[-1] == 429, statuses
-    assert 429 not in statuses[:-1], statuses
+    # 400: the malformed body reached the login view, counted once each for one client.
+    assert statuses == [400] * LOGIN_RATE + [429], statuses
 
 
 def test_a_body_at_the_limit_reaches_the_app_over_https(stack):
