@@ -126,6 +126,21 @@ def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _start_nginx(directory: Path, *, nginx_port: int, upstream: str, cert: Path, key: Path) -> subprocess.Popen:
+    """nginx as a child process with the rendered committed site, everything under ``directory``."""
+    site = directory / "coalition.conf"
+    site.write_text(render_site(
+        COMMITTED_SITE.read_text(), https_port=nginx_port, http_port=_free_port(),
+        upstream=upstream, cert=cert, key=key, logs=directory,
+    ))
+    main = directory / "nginx.conf"
+    main.write_text(_nginx_main_config(directory, site))
+    command = [NGINX, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)]
+    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -148,11 +163,11 @@ def _stop(process: subprocess.Popen) -> None:
 class Stack:
     """Addresses of the running gunicorn and nginx, and a raw HTTP(S) client for both."""
 
-    def __init__(self, *, gunicorn_port: int, nginx_port: int, tls: ssl.SSLContext, directory: Path):
+    def __init__(self, *, gunicorn_port: int, nginx_port: int, tls: ssl.SSLContext, cert: Path, key: Path):
         self.gunicorn_port = gunicorn_port
         self.nginx_port = nginx_port
         self.tls = tls
-        self.directory = directory
+        self.cert, self.key = cert, key
 
     def connect(self, *, via_nginx: bool, timeout: float | None = ANSWER_WITHIN) -> socket.socket:
         port = self.nginx_port if via_nginx else self.gunicorn_port
@@ -271,7 +286,7 @@ def stack():
         cert, key = _self_signed_certificate(directory)
         tls = ssl.create_default_context(cafile=str(cert))
 
-        gunicorn_port, nginx_port, http_port = _free_port(), _free_port(), _free_port()
+        gunicorn_port, nginx_port = _free_port(), _free_port()
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "coalition.settings",
             "DEBUG": "false",
@@ -296,21 +311,10 @@ def stack():
         )
         processes.append(gunicorn)
 
-        site = directory / "coalition.conf"
-        site.write_text(render_site(
-            COMMITTED_SITE.read_text(), https_port=nginx_port, http_port=http_port,
-            upstream=f"127.0.0.1:{gunicorn_port}", cert=cert, key=key, logs=directory,
-        ))
-        main = directory / "nginx.conf"
-        main.write_text(_nginx_main_config(directory, site))
-        checked = subprocess.run([NGINX, "-t", "-q", "-p", str(directory), "-e", str(directory / "error.log"),
-                                  "-c", str(main)], capture_output=True, text=True)
-        assert checked.returncode == 0, checked.stderr
-        nginx = subprocess.Popen([NGINX, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        processes.append(nginx)
+        processes.append(_start_nginx(directory, nginx_port=nginx_port, upstream=f"127.0.0.1:{gunicorn_port}",
+                                      cert=cert, key=key))
 
-        running = Stack(gunicorn_port=gunicorn_port, nginx_port=nginx_port, tls=tls, directory=directory)
+        running = Stack(gunicorn_port=gunicorn_port, nginx_port=nginx_port, tls=tls, cert=cert, key=key)
         deadline = time.monotonic() + 30
         while True:
             for process in processes:
@@ -378,6 +382,31 @@ def test_a_body_over_the_limit_is_refused_by_nginx_as_a_problem(stack):
     assert status == 413
     assert headers["content-type"] == "application/problem+json"
     assert b"payload-too-large" in body
+
+
+def test_with_gunicorn_down_nginx_answers_503_with_retry_after_as_a_problem(stack, tmp_path):
+    """A client told to retry, not handed nginx's 502 page, while gunicorn restarts."""
+    tmp_path.chmod(0o755)
+    nginx_port = _free_port()
+    nothing_listens = f"127.0.0.1:{_free_port()}"
+    nginx = _start_nginx(tmp_path, nginx_port=nginx_port, upstream=nothing_listens, cert=stack.cert, key=stack.key)
+    try:
+        down = Stack(gunicorn_port=0, nginx_port=nginx_port, tls=stack.tls, cert=stack.cert, key=stack.key)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                status, headers, body = down.request("GET", "/healthz")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        _stop(nginx)
+    assert status == 503
+    assert headers["retry-after"] == "5"
+    assert headers["content-type"] == "application/problem+json"
+    assert b"service-unavailable" in body
 
 
 def test_nginx_does_not_name_its_version(stack):
