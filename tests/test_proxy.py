@@ -209,6 +209,7 @@ class SlowClients:
         self.slow: list[socket.socket] = []
         self.idle: list[socket.socket] = []
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # one thread at a time on a TLS socket
         self._thread = threading.Thread(target=self._trickle, daemon=True)
 
     def open(self, *, slow_headers: int, slow_bodies: int = 0, idle: int = 0) -> SlowClients:
@@ -230,25 +231,27 @@ class SlowClients:
 
     def _trickle(self) -> None:
         while not self._stop.wait(0.5):
-            for sock in self.slow:
-                with contextlib.suppress(OSError):
-                    sock.sendall(b"a")
+            with self._lock:
+                for sock in self.slow:
+                    with contextlib.suppress(OSError):
+                        sock.sendall(b"a")
 
     def still_waiting(self) -> int:
         """How many connections the server still holds open without having answered."""
         waiting = 0
-        for sock in self.slow + self.idle:
-            sock.setblocking(False)
-            try:
-                data = sock.recv(1)
-            except (BlockingIOError, ssl.SSLWantReadError):
-                waiting += 1
-            except OSError:
-                pass
-            else:
-                assert not data, f"the server answered a connection that never completed its request: {data!r}"
-            finally:
-                sock.settimeout(ANSWER_WITHIN)
+        with self._lock:
+            for sock in self.slow + self.idle:
+                sock.setblocking(False)
+                try:
+                    data = sock.recv(1)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    waiting += 1
+                except OSError:
+                    pass
+                else:
+                    assert not data, f"the server answered a connection that never completed its request: {data!r}"
+                finally:
+                    sock.settimeout(ANSWER_WITHIN)
         return waiting
 
     def close(self) -> None:
