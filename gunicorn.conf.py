@@ -19,7 +19,14 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+# Loopback or a unix socket (`unix:/run/coalition/gunicorn.sock`), never a public
+# address: gthread holds a thread for each connection until its request is complete,
+# so slow or idle clients must meet nginx (api_docs/nginx/coalition.conf), which
+# buffers whole requests and answers before gunicorn sees them.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# A unix socket is created rw for its owner and group only (nginx's group, see
+# api_docs/deployment.md), so no other local user can bypass the proxy.
+umask = 0o007
 # Two cores: cores + 1 processes of 4 threads each answer 12 requests at once.
 workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1)
 threads = _int("GUNICORN_THREADS", 4)
@@ -45,3 +52,10 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 logger_class = "coalition.gunicorn_logging.JsonAccessLogger"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "coalition-api"
+# Gunicorn's control socket (worker count, reload, shutdown through `gunicornc`) is off
+# unless a path is given: it is a management interface nobody here needs, and its
+# default path in $HOME would be shared by every gunicorn of that user.
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+control_socket_disable = not _control_socket
+if _control_socket:
+    control_socket = _control_socket
