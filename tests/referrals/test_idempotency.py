@@ -21,7 +21,7 @@ from partners.choices import Role
 from partners.models import ApiKey
 from referrals import services
 from referrals.models import Case, Consent, Referral, ReferralMessage
-from tests.conftest import Persona, make_user
+from tests.conftest import Persona, approved_api_key, make_user
 
 from .conftest import CHILD
 
@@ -379,10 +379,8 @@ def test_a_replay_is_rendered_for_now_not_from_a_stored_body(flow, personas):
 
 
 def test_a_replay_by_a_key_without_read_scope_shows_no_subject(personas, orgs):
-    from partners import services as partner_services
-
-    key = partner_services.api_key_create(
-        actor=personas["org_admin"].user, name="Intake", scopes=["referrals:write"], expires_at=None
+    key = approved_api_key(
+        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Intake", scopes=["referrals:write"]
     )
     writer = Persona("writer", raw_api_key=key.raw_key, organisation=orgs["hotline-be"])
     first = post(writer, "/api/v1/cases/", CASE_BODY, "k-9")

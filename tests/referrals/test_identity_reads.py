@@ -15,8 +15,7 @@ from __future__ import annotations
 import pytest
 
 from coalition.audit.models import AuditEntry
-from partners import services as partner_services
-from tests.conftest import Persona
+from tests.conftest import Persona, approved_api_key
 
 from .conftest import CHILD
 
@@ -113,8 +112,9 @@ def test_answers_without_a_subject_leave_no_identity_read(flow, personas):
 @pytest.fixture
 def write_only_system(personas, orgs):
     """hotline-be's second case system: an API key with ``referrals:write`` only."""
-    key = partner_services.api_key_create(
-        actor=personas["org_admin"].user, name="Hotline intake", scopes=["referrals:write"], expires_at=None
+    key = approved_api_key(
+        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Hotline intake",
+        scopes=["referrals:write"],
     )
     return Persona("write_only_system", raw_api_key=key.raw_key, organisation=orgs["hotline-be"])
 
