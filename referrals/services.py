@@ -626,7 +626,8 @@ def exception_review(*, actor, exception: LegalBasisException, decision: str, no
     (an accepted one keeps what it received, as with a withdrawn consent), and the
     sender organisation is told by an ``exception.flagged`` event (ids and codes,
     never the note or the justification). The case is locked first, as by every
-    transition, so a flag and an accept of the same referral serialise.
+    transition, so a flag and an accept of the same referral serialise, and a note
+    is refused once the case's free text was erased.
     """
     case = _locked_case(exception.case_id)
     exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
