@@ -2,7 +2,25 @@
 
 import json
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import JSONField, Lookup
+
+try:  # the pool is optional (DATABASE_POOL)
+    from psycopg_pool import PoolTimeout as _PoolTimeout
+except ImportError:  # pragma: no cover - installed with psycopg[pool]
+    _OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+else:
+    _OUTAGE_ERRORS = (OperationalError, InterfaceError, _PoolTimeout)
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """A database error a retry may cure: server down or restarting, connection lost, pool timeout,
+    SQLite's "database is locked", a lock or statement timeout.
+
+    Django wraps the driver's errors (a pool timeout included) in ``OperationalError``
+    or ``InterfaceError``; a raw ``PoolTimeout`` counts too. Integrity and data errors do not.
+    """
+    return isinstance(exc, _OUTAGE_ERRORS)
 
 
 @JSONField.register_lookup

@@ -69,6 +69,17 @@ def _locked_case(case_id) -> Case:
     return Case.objects.select_for_update().get(pk=case_id)
 
 
+def _require_not_erased(case: Case) -> None:
+    """Refuses new free text for a case whose identity and free text were purged or erased.
+
+    The caller holds the case's row lock (``_locked_case``), as the purge and erasure
+    do while they blank the case: a write either lands before them (and is blanked
+    with the rest) or sees ``purged_at`` here and is refused.
+    """
+    if case.purged_at is not None:
+        raise Conflict(_("The free text of this case was erased."))
+
+
 def _locked_referral(referral_id) -> Referral:
     return (
         Referral.objects.select_for_update(of=("self",))
@@ -350,8 +361,8 @@ def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
 
 @transaction.atomic
 def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected_version=None) -> Referral:
-    """The sender changes a draft."""
-    _locked_case(referral.case_id)
+    """The sender changes a draft (its reason and justification are free text: refused once the case is erased)."""
+    _require_not_erased(_locked_case(referral.case_id))
     referral = _locked_referral(referral.pk)
     _check_version(referral, expected_version)
     _require_sender(actor, referral)
@@ -519,7 +530,9 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
 
 @transaction.atomic
 def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
-    referral = _start_transition(actor, referral, expected_version)
+    """The recipient declines; the reason is free text, so the case is locked and must not be erased."""
+    referral = _start_transition(actor, referral, expected_version, lock_case=True)
+    _require_not_erased(referral.case)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.decline")
     _require_status(referral, PENDING_REFERRAL_STATUSES, "decline")
@@ -572,13 +585,20 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
 
 @transaction.atomic
 def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
+    """The sender or the recipient writes a message on a sent referral.
+
+    The case is locked first (case before referral, as every transition), and
+    ``purged_at`` re-read under that lock: a message racing the purge or erasure of
+    its case is either blanked by it or refused (409), never left with its text.
+    """
+    case = _locked_case(referral.case_id)
+    referral = _locked_referral(referral.pk)
     if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
         raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
     require_membership_allows(actor, "referral.message_post")
     if referral.status == ReferralStatus.DRAFT:
         raise Conflict(_("A draft has no recipient yet."))
-    if referral.case.purged_at is not None:
-        raise Conflict(_("The free text of this case was erased."))
+    _require_not_erased(case)
     api_key = getattr(actor, "api_key", None)
     message = ReferralMessage.objects.create(
         referral=referral,
@@ -606,12 +626,15 @@ def exception_review(*, actor, exception: LegalBasisException, decision: str, no
     (an accepted one keeps what it received, as with a withdrawn consent), and the
     sender organisation is told by an ``exception.flagged`` event (ids and codes,
     never the note or the justification). The case is locked first, as by every
-    transition, so a flag and an accept of the same referral serialise.
+    transition, so a flag and an accept of the same referral serialise, and a note
+    is refused once the case's free text was erased.
     """
-    _locked_case(exception.case_id)
+    case = _locked_case(exception.case_id)
     exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
     if exception.review_status != ExceptionReview.PENDING:
         raise Conflict(_("This exception has been reviewed already."))
+    if note:  # the note is free text: none is added to an erased case (a review without one still is)
+        _require_not_erased(case)
     now = timezone.now()
     exception.review_status = decision
     exception.reviewed_by = actor

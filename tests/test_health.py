@@ -14,13 +14,18 @@ def probe(db):
 
 @pytest.fixture
 def database_down(probe):
-    """Every query fails while the test runs (restored before the test database is rolled back)."""
+    """Every query fails while the test runs (restored before the test database is rolled back).
 
-    def refuse(self, sql, params=None):
+    The readiness check uses a connection of its own (coalition.api.health._ping): it fails too.
+    """
+    from coalition.api import health
+
+    def refuse(*args, **kwargs):
         raise OperationalError("connection to server at 10.0.0.5 failed: password authentication failed for user x")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(CursorWrapper, "execute", refuse)
+        patch.setattr(health, "_ping", refuse)
         yield
 
 
@@ -51,6 +56,7 @@ def test_readiness_is_a_503_problem_when_the_database_is_unreachable(probe, data
     assert body["status"] == 503
     assert body["type"] == "urn:coalition:problem:not-ready"
     assert body["request_id"] == response["X-Request-ID"]
+    assert response["Retry-After"] == "5"
     # Nothing about the database (host, user, driver message) leaks to the caller.
     text = response.content.decode()
     assert "10.0.0.5" not in text and "password" not in text and "OperationalError" not in text

@@ -1,8 +1,12 @@
 """Django's own error views, answering with problem details instead of HTML."""
 
+import sys
+
 from django.utils.translation import gettext as _
 
-from .problems import problem_response
+from coalition.db import is_outage
+
+from .problems import outage_response, problem_response
 
 
 def not_found(request, exception=None):
@@ -10,6 +14,10 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this inside its ``except``: an outage raised outside a view (in a
+    # middleware) is still a 503 the client may retry.
+    if is_outage(sys.exc_info()[1]):
+        return outage_response(request)
     # Never a stack trace or exception text: only the request id to quote to support.
     return problem_response(
         request, status_code=500, slug="server-error", detail=_("An unexpected error occurred. Quote the request id.")

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coalition.context import request_id as request_id_var
+from coalition.db import is_outage
 
-from .problems import problem_response
+from .problems import log_outage, outage_response, problem_response
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -83,6 +84,7 @@ _FALLBACK_PROBLEMS = {
     413: ("payload-too-large", gettext_lazy("The request body is too large.")),
     415: ("unsupported-media-type", gettext_lazy("Unsupported media type.")),
     429: ("throttled", gettext_lazy("Too many requests.")),
+    503: ("service-unavailable", gettext_lazy("The service is temporarily unavailable. Retry shortly.")),
 }
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "X-Request-ID")
 
@@ -92,21 +94,31 @@ class ProblemFallbackMiddleware:
 
     Django's debug pages (technical 404 and 500) and any other non-JSON 4xx/5xx
     for API paths become the matching problem details; the generic body never
-    carries a stack trace or exception text.
+    carries a stack trace or exception text. A database outage raised by a view
+    outside DRF is a 503 with ``Retry-After`` (DRF views get it from the exception
+    handler), debug or not, logged by its error class only.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+
+    def process_exception(self, request, exception):
+        if not is_outage(exception):
+            return None
+        log_outage(exception)
+        return outage_response(request)
 
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code < 400 or not _is_api_path(request.path) or _is_json(response):
             return response
         status_code = response.status_code
-        if status_code >= 500:
+        if status_code in _FALLBACK_PROBLEMS:
+            slug, detail = _FALLBACK_PROBLEMS[status_code]
+        elif status_code >= 500:
             slug, detail = "server-error", _("An unexpected error occurred. Quote the request id.")
         else:
-            slug, detail = _FALLBACK_PROBLEMS.get(status_code, ("error", _("The request could not be processed.")))
+            slug, detail = "error", _("The request could not be processed.")
         problem = problem_response(request, status_code=status_code, slug=slug, detail=str(detail))
         for header in _KEPT_HEADERS:
             if header in response:

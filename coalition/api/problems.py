@@ -7,6 +7,7 @@ errors (no route, unhandled exception) get the same shape from ``problem_respons
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -15,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+
+from coalition.db import is_outage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:coalition:problem:"
@@ -33,7 +36,14 @@ TITLES = {
     422: _("Business rule violated"),
     429: _("Too many requests"),
     500: _("Server error"),
+    503: _("Service unavailable"),
 }
+
+logger = logging.getLogger("coalition.api")
+
+# Seconds a client is told to wait after an outage answer (nginx's 503 page says 5 too).
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
 
 
 class Conflict(exceptions.APIException):
@@ -56,6 +66,32 @@ class BusinessRuleViolation(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = _("The request breaks a rule of the coalition.")
     default_code = "business-rule"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """The database is away or busy (down, restarting, pool exhausted, SQLite locked): retry shortly."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The service is temporarily unavailable. Retry shortly.")
+    default_code = "service-unavailable"
+
+    def __init__(self):
+        super().__init__()
+        self.wait = OUTAGE_RETRY_AFTER_SECONDS
+
+
+def log_outage(exc: BaseException) -> None:
+    """Logs the error class only: a driver message may name hosts, users or query values."""
+    logger.warning("Database unavailable (%s); answered 503.", type(exc).__name__)
+
+
+def outage_response(request) -> JsonResponse:
+    """The 503 problem outside DRF (middleware, handler500), with ``Retry-After``."""
+    response = problem_response(
+        request, status_code=503, slug="service-unavailable", detail=str(ServiceUnavailable.default_detail)
+    )
+    response["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+    return response
 
 
 class InvalidCredentials(exceptions.AuthenticationFailed):
@@ -144,6 +180,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif is_outage(exc):
+        log_outage(exc)
+        exc = ServiceUnavailable()
     if not isinstance(exc, exceptions.APIException):
         return None  # unhandled: Django's handler500 answers with a problem too
 

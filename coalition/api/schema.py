@@ -38,6 +38,12 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
 class EmptyFilterIsNoFilterExtension(DjangoFilterExtension):
     """django-filter ignores a single-valued filter sent empty (``?kind=``): the schema says so.
 
@@ -55,7 +61,8 @@ class EmptyFilterIsNoFilterExtension(DjangoFilterExtension):
 
 
 class CoalitionAutoSchema(AutoSchema):
-    """Adds problem+json responses: authentication, scope, input and throttling errors.
+    """Adds problem+json responses: authentication, scope, input and throttling errors, and the
+    503 of a database outage (with ``Retry-After``) on every operation that uses the database.
 
     Views add operation-specific ones (409, 422, ...) with
     ``problem_statuses = {"<action or method>": [codes]}``.
@@ -81,14 +88,16 @@ class CoalitionAutoSchema(AutoSchema):
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         if getattr(self.view, "throttle_classes", None):
             statuses.add(429)
+        if not getattr(self.view, "touches_no_database", False):
+            statuses.add(503)
         action = getattr(self.view, "action", None) or method.lower()
         statuses |= set(getattr(self.view, "problem_statuses", {}).get(action, ()))
 
         problem = self.resolve_serializer(ProblemSerializer, "response").ref
         responses = operation.setdefault("responses", {})
         for code in sorted(statuses):
-            responses.setdefault(
-                str(code),
-                {"description": str(TITLES.get(code, "Error")), "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}}},
-            )
+            documented = {"description": str(TITLES.get(code, "Error")), "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}}}
+            if code == 503:
+                documented["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+            responses.setdefault(str(code), documented)
         return operation
