@@ -1,17 +1,31 @@
 """Base classes every API view derives from, so cross-cutting rules apply everywhere."""
 
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
 from .idempotency import IdempotencyMixin
 
 
-class CoalitionAPIView(IdempotencyMixin, APIView):
-    """An API view with the coalition's conventions (Idempotency-Key on POST)."""
+class DeclaredMethodsMixin:
+    """A method the route does not declare (TRACE, PROPFIND, ...) is 405 with ``Allow``, before anything else.
+
+    DRF picks the handler only after ``initial`` (authentication, then the Idempotency-Key
+    and If-Match checks), so an undeclared method used to be a 400 or 401 about a header.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
 
-class CoalitionViewSet(IdempotencyMixin, viewsets.GenericViewSet):
-    """A viewset with the coalition's conventions (Idempotency-Key on POST)."""
+class CoalitionAPIView(DeclaredMethodsMixin, IdempotencyMixin, APIView):
+    """An API view with the coalition's conventions (405 first, Idempotency-Key on POST)."""
+
+
+class CoalitionViewSet(DeclaredMethodsMixin, IdempotencyMixin, viewsets.GenericViewSet):
+    """A viewset with the coalition's conventions (405 first, Idempotency-Key on POST)."""
 
 
 class ScopedViewSet(CoalitionViewSet):
