@@ -7,15 +7,19 @@ from .idempotency import IdempotencyMixin
 
 
 class DeclaredMethodsMixin:
-    """A method the route does not declare (TRACE, PROPFIND, ...) is 405 with ``Allow``, before anything else.
+    """A method the route does not declare (TRACE, PROPFIND, ...) is 405 with ``Allow``, before any header check.
 
-    DRF picks the handler only after ``initial`` (authentication, then the Idempotency-Key
-    and If-Match checks), so an undeclared method used to be a 400 or 401 about a header.
+    DRF picks the handler only after ``initial``, where the coalition's own checks run
+    (Idempotency-Key, If-Match): an undeclared method used to be a 400 about a header. Now
+    only DRF's own ``initial`` runs for it (who is asking: deny by default keeps a 401 for
+    an anonymous caller outside the public routes, see tests/security/test_deny_by_default.py),
+    then 405.
     """
 
     def initial(self, request, *args, **kwargs):
         method = request.method.lower()
         if method not in self.http_method_names or not hasattr(self, method):
+            APIView.initial(self, request, *args, **kwargs)
             raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 

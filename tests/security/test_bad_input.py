@@ -154,15 +154,24 @@ BAD_HEADERS = {"HTTP_IF_MATCH": "not an etag", "HTTP_IDEMPOTENCY_KEY": "has spac
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT", "propfind", "PUT"])
 @pytest.mark.parametrize("path", ROUTES, ids=["list", "transition", "auth-token"])
-@pytest.mark.parametrize("who", ["caseworker", "anonymous"])
-def test_an_undeclared_method_is_405_with_allow_before_headers_are_validated(personas, method, path, who):
+def test_an_undeclared_method_is_405_with_allow_before_headers_are_validated(personas, method, path):
     """Before: the transition routes answered 400 (If-Match, Idempotency-Key checked first)."""
-    client = personas[who].client
+    client = personas["caseworker"].client
     client.validate = False
     response = client.generic(method, path, "", **BAD_HEADERS)
     assert_problem(response, 405, "method-not-allowed")
     allowed = {name.strip() for name in response["Allow"].split(",")}
     assert method.upper() not in allowed and allowed
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND"])
+@pytest.mark.parametrize("path", ROUTES, ids=["list", "transition", "auth-token"])
+def test_an_anonymous_undeclared_method_is_401_on_a_protected_route_and_405_on_a_public_one(personas, method, path):
+    """Deny by default still comes first for who is asking; the header checks never run."""
+    client = personas["anonymous"].client
+    client.validate = False
+    response = client.generic(method, path, "", **BAD_HEADERS)
+    assert_problem(response, 405 if path == TOKEN_URL else 401)
 
 
 @pytest.mark.parametrize("path", ROUTES[1:], ids=["transition", "auth-token"])
