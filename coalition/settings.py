@@ -223,7 +223,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["coalition.api.parsers.DepthLimitedJSONParser"],  # JSON at most 32 deep
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "coalition.api.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "coalition.api.schema.CoalitionAutoSchema",

@@ -7,6 +7,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +41,8 @@ class CoalitionJWTAuthentication(JWTAuthentication):
             session = LoginSession.objects.select_related("user__organisation").get(
                 id=validated_token["sid"], user_id=validated_token["sub"]
             )
-        except (KeyError, ValueError, LoginSession.DoesNotExist, exceptions.ValidationError):
+        except (KeyError, ValueError, TypeError, LoginSession.DoesNotExist, DjangoValidationError):
+            # A signed token whose sid is no UUID (or sub no id) is a 401, not a 500 (issue #12).
             raise InvalidToken(_("Token is not valid.")) from None
         user = session.user
         if (

@@ -2,10 +2,21 @@
 
 Keys are remembered per principal, the person or the API key that sent the request
 (never the organisation: a colleague or another key of the same organisation using the
-same key makes a fresh request), for ``IDEMPOTENCY_KEY_HOURS``. The first request with
-a key reserves it; a concurrent one with the same key gets 409 while the first runs;
-the same key with another body is 422. A failed first attempt (4xx/5xx) frees the key
-so the client can retry after fixing the request.
+same key makes a fresh request), for ``IDEMPOTENCY_KEY_HOURS``. The same key with
+another body is 422.
+
+Reserve, act and remember are one transaction (issue #12): a POST with a key runs in
+``transaction.atomic()`` from ``dispatch`` to the end of ``finalize_response``; the
+reservation row is inserted first, the action's writes follow (services nest as
+savepoints), and the record's answer is written before the one commit. So a key is
+never left reserved by a request that died (a dead connection, a killed process, an
+error after the action): either everything committed, record included, and a retry
+replays it, or nothing did and a retry runs the action once. A concurrent request with
+the same key waits on the unique index until the first commits (then replays) or rolls
+back (then runs); after ``WAIT_FOR_FIRST`` it gets 409 with ``Retry-After``. A 4xx
+answer deletes the reservation and keeps the rest of the transaction (a failed login's
+counter, say: services raise before they write); a 5xx answer or an exception rolls
+everything back.
 
 No answer body is stored, so no record holds identity or a secret. A record keeps the
 status, the ``ETag`` and ``Location`` headers, what the answer was about (model label
@@ -35,7 +46,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
@@ -48,6 +59,9 @@ from .problems import BusinessRuleViolation, Conflict
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEPT_HEADERS = ("ETag", "Location")
+# How long a request waits for a concurrent one with the same key (PostgreSQL's lock_timeout).
+WAIT_FOR_FIRST = "5s"
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class NotReplayed(Conflict):
@@ -116,6 +130,16 @@ class IdempotencyMixin:
     def _idempotency_action(self, request) -> str:
         return getattr(self, "action", None) or request.method.lower()
 
+    def dispatch(self, request, *args, **kwargs):
+        """A POST with a key is one transaction: reservation, action and record commit together or not at all."""
+        if request.method != "POST" or HEADER not in request.META:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # a server error keeps nothing, the reservation included
+        return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         request.idempotency_record = None
@@ -126,19 +150,57 @@ class IdempotencyMixin:
         if not _KEY_FORMAT.match(key):
             raise ValidationError({"Idempotency-Key": [_("Use 1 to 255 visible ASCII characters.")]})
         digest = _digest(request)
-        expiry = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        try:
-            with transaction.atomic():  # one transaction: forget an expired use of the key, reserve it
-                IdempotencyRecord.objects.filter(principal=principal, key=key, created_at__lt=expiry).delete()
-                record = IdempotencyRecord.objects.create(principal=principal, key=key, request_digest=digest)
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(principal=principal, key=key)
+        for _attempt in range(2):
+            record = self._reserve(principal=principal, key=key, digest=digest)
+            if record is not None:
+                request.idempotency_record = record
+                return
+            record = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+            if record is None:
+                continue  # expired or forgotten between the insert and this read: reserve again
             if not hmac.compare_digest(record.request_digest, digest):
-                raise BusinessRuleViolation(_("This Idempotency-Key was used with another request.")) from None
-            if record.status_code is None:
-                raise Conflict(_("A request with this Idempotency-Key is still being processed.")) from None
-            raise Replay(self._replay(record)) from None
-        request.idempotency_record = record
+                raise BusinessRuleViolation(_("This Idempotency-Key was used with another request."))
+            if record.status_code is not None:
+                raise Replay(self._replay(record))
+            # A committed reservation without an answer cannot belong to a running request (those
+            # commit with their answer): one left by an earlier version. Take it over.
+            IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+        raise self._still_running()
+
+    @staticmethod
+    def _still_running() -> Conflict:
+        busy = Conflict(_("A request with this Idempotency-Key is still being processed."))
+        busy.wait = 1  # the exception handler turns it into Retry-After
+        return busy
+
+    def _reserve(self, *, principal: str, key: str, digest: str) -> IdempotencyRecord | None:
+        """Insert the reservation in the request's transaction; None when the key is already taken.
+
+        A concurrent, uncommitted reservation of the same key makes the insert wait on the
+        unique index (at most ``WAIT_FOR_FIRST`` on PostgreSQL, then 409): when it commits,
+        the key is taken; when it rolls back, this request reserves it and runs.
+        """
+        expiry = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                               [WAIT_FOR_FIRST])
+                previous = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():  # a savepoint: a lost insert leaves the request's transaction usable
+                IdempotencyRecord.objects.filter(principal=principal, key=key, created_at__lt=expiry).delete()
+                return IdempotencyRecord.objects.create(principal=principal, key=key, request_digest=digest)
+        except IntegrityError:
+            return None
+        except OperationalError as exc:
+            if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise self._still_running() from None
+            raise
+        finally:
+            if postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
     def _replay(self, record: IdempotencyRecord) -> Response:
         if record.held_secret:
@@ -176,23 +238,19 @@ class IdempotencyMixin:
     def handle_exception(self, exc):
         if isinstance(exc, Replay):
             return exc.response
-        try:
-            return super().handle_exception(exc)
-        except Exception:
-            # An unhandled error (500) never reaches finalize_response: free the key here.
-            record = getattr(self.request, "idempotency_record", None)
-            if record is not None:
-                record.delete()
-                self.request.idempotency_record = None
-            raise
+        # An unhandled error (500) propagates out of dispatch's transaction, which rolls
+        # back the reservation with everything else.
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         record = getattr(request, "idempotency_record", None)
         if record is None:
             return response
+        if response.status_code >= 500:
+            return response  # dispatch rolls the whole transaction back
         if not 200 <= response.status_code < 300:
-            record.delete()
+            self._release(record)
             return response
         record.status_code = response.status_code
         record.response_headers = {k: v for k, v in response.items() if k in _KEPT_HEADERS}
@@ -215,6 +273,15 @@ class IdempotencyMixin:
             "status_code", "response_headers", "resource_type", "resource_id", "case_id", "replayable", "held_secret",
         ])
         return response
+
+    @staticmethod
+    def _release(record: IdempotencyRecord) -> None:
+        """A refused request (4xx) frees its key; if the transaction cannot go on, it is all rolled back."""
+        try:
+            with transaction.atomic():
+                record.delete()
+        except DatabaseError:
+            transaction.set_rollback(True)
 
 
 def forget_case(case_id) -> int:

@@ -1,17 +1,35 @@
 """Base classes every API view derives from, so cross-cutting rules apply everywhere."""
 
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
 from .idempotency import IdempotencyMixin
 
 
-class CoalitionAPIView(IdempotencyMixin, APIView):
-    """An API view with the coalition's conventions (Idempotency-Key on POST)."""
+class DeclaredMethodsMixin:
+    """A method the route does not declare (TRACE, PROPFIND, ...) is 405 with ``Allow``, before any header check.
+
+    DRF picks the handler only after ``initial``, where the coalition's own checks run
+    (Idempotency-Key, If-Match): an undeclared method used to be a 400 about a header. Now
+    only DRF's own ``initial`` runs for it (who is asking: deny by default keeps a 401 for
+    an anonymous caller outside the public routes, see tests/security/test_deny_by_default.py),
+    then 405.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            APIView.initial(self, request, *args, **kwargs)
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
 
-class CoalitionViewSet(IdempotencyMixin, viewsets.GenericViewSet):
-    """A viewset with the coalition's conventions (Idempotency-Key on POST)."""
+class CoalitionAPIView(DeclaredMethodsMixin, IdempotencyMixin, APIView):
+    """An API view with the coalition's conventions (405 first, Idempotency-Key on POST)."""
+
+
+class CoalitionViewSet(DeclaredMethodsMixin, IdempotencyMixin, viewsets.GenericViewSet):
+    """A viewset with the coalition's conventions (405 first, Idempotency-Key on POST)."""
 
 
 class ScopedViewSet(CoalitionViewSet):
