@@ -73,7 +73,8 @@ def test_a_fault_between_the_action_and_its_record_never_leaves_a_stuck_key_or_a
     with monkeypatch.context() as patched:
         patched.setattr(IdempotencyRecord, "save", faulty_save)
         crashed = post(persona, "k-fault")
-    assert crashed.status_code == 500
+    # A dead connection is an outage (503, retry); any other error a 500: neither commits anything.
+    assert crashed.status_code == (503 if fault is _kill_own_backend else 500)
 
     retried = post(persona, "k-fault")
     assert retried.status_code == 201, retried.content
@@ -98,7 +99,7 @@ def test_a_backend_killed_inside_the_action_leaves_no_reservation(personas, monk
 
     with monkeypatch.context() as patched:
         patched.setattr(services, "case_open", dies_after_opening)
-        assert post(persona, "k-dies").status_code == 500
+        assert post(persona, "k-dies").status_code == 503  # an outage: the client should retry
     assert not Case.objects.exists()
     assert not IdempotencyRecord.objects.exists()
     assert post(persona, "k-dies").status_code == 201
