@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.db.models.fields.json import KT
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -53,14 +52,12 @@ def pending_task_targets(task, ids: Iterable) -> set[str]:
     wanted = [str(pk) for pk in ids]
     if not wanted:
         return set()
-    return set(
-        DBTaskResult.objects.filter(
-            task_path=task.module_path, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-        )
-        .annotate(target=KT("args_kwargs__args__0"))
-        .filter(target__in=wanted)
-        .values_list("target", flat=True)
-    )
+    rows = DBTaskResult.objects.filter(
+        task_path=task.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        args_kwargs__args__0__in=wanted,
+    ).values_list("args_kwargs", flat=True)
+    return {str(args_kwargs["args"][0]) for args_kwargs in rows}
 
 
 def task_lease() -> timedelta:
