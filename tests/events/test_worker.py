@@ -24,7 +24,7 @@ from coalition.events.management.commands import run_worker
 from coalition.events.management.commands.run_worker import ResilientWorker
 from coalition.models import IdempotencyRecord
 from coalition.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
-from tests.events.receivers import Scripted, flow, serving  # noqa: F401 - fixture
+from tests.events.receivers import flow, serving  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
