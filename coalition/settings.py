@@ -129,6 +129,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DATABASE_CONN_MAX_AGE", 0)
+# A persistent or pooled connection is checked (SELECT 1) before it is reused, so one that
+# a PostgreSQL restart left dead is replaced instead of failing the next request or task.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # SQLite file (the `make run` default): concurrent writers must queue, not fail with
 # "database is locked". WAL lets readers go on beside the one writer; every transaction
 # takes the write lock at BEGIN (IMMEDIATE), so none can fail when upgrading a read
@@ -414,6 +417,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     DATABASES["replica"]["ATOMIC_REQUESTS"] = False
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     if DATABASE_POOL:
         DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = _pool_options()
@@ -466,7 +470,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Allow webhook targets on loopback, private, link-local and metadata addresses, and
 # plain http: for local testing only.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
-# Seconds to connect to, send to and hear from a webhook receiver.
+# Seconds one webhook attempt may take in all (connect, TLS, send, status line and headers).
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 if not 1 <= WEBHOOK_TIMEOUT_SECONDS <= 60:
     raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be between 1 and 60.")
@@ -476,6 +480,16 @@ WEBHOOK_SECRET_OVERLAP_HOURS = _positive_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 WEBHOOK_SWEEP_SECONDS = _positive_int("WEBHOOK_SWEEP_SECONDS", 60)
 if WEBHOOK_SWEEP_SECONDS < 1:
     raise ImproperlyConfigured("WEBHOOK_SWEEP_SECONDS must be at least 1.")
+# At most this many deliveries to one endpoint are in flight at once (the others wait),
+# so one slow receiver cannot hold every worker.
+WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = _positive_int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", 2)
+if WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT < 1:
+    raise ImproperlyConfigured("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT must be at least 1.")
+# A task row RUNNING longer than this was abandoned by a killed worker: it is marked
+# failed and the sweeps send its webhook or mail again. Keep it above the longest task.
+WORKER_TASK_LEASE_SECONDS = _positive_int("WORKER_TASK_LEASE_SECONDS", 600)
+if WORKER_TASK_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured("WORKER_TASK_LEASE_SECONDS must be at least 1.")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EventTypeEnum"] = "coalition.events.api.serializers.EVENT_TYPE_CHOICES"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "coalition.events.models.DeliveryStatus"
 # --- Outbound email (coalition/mail) ----------------------------------------------------

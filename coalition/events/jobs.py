@@ -2,6 +2,7 @@
 
 - every minute: overdue detection, one ``referral.overdue`` event per referral and deadline;
 - every ``WEBHOOK_SWEEP_SECONDS``: re-enqueue due webhook deliveries and outbound mails whose task was lost;
+- every ``WEBHOOK_SWEEP_SECONDS``, before the sweeps: fail task rows a killed worker left RUNNING;
 - hourly: expire idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``;
 - daily: the retention purge (``manage.py purge_expired``), where that command exists.
 """
@@ -23,6 +24,7 @@ from coalition.audit.services import record
 from coalition.context import bound_request_id
 from coalition.api.idempotency import expire_idempotency_records
 from coalition.mail.services import sweep_due_mails
+from coalition.taskqueue import DATABASE_ERRORS, recover_abandoned_tasks
 from referrals.choices import PENDING_REFERRAL_STATUSES, ReferralStatus
 from referrals.models import Referral
 
@@ -107,6 +109,7 @@ class Job:
 
 JOBS = (
     Job("detect_overdue", lambda: timedelta(minutes=1), detect_overdue),
+    Job("recover_abandoned_tasks", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), recover_abandoned_tasks),
     Job("sweep_deliveries", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_deliveries),
     Job("sweep_mails", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_mails),
     Job("expire_idempotency_keys", lambda: timedelta(hours=1), expire_idempotency_keys),
@@ -130,7 +133,11 @@ def _claim(job: Job, now: datetime) -> bool:
 
 
 def run_due_jobs(now: datetime | None = None) -> list[str]:
-    """Run every job that is due; a job that fails is logged and tried again at its next turn."""
+    """Run every job that is due; a job that fails is logged and tried again at its next turn.
+
+    A database error (the database went away) is not one job's fault: it ends the tick
+    and reaches the scheduler, which backs off.
+    """
     now = now or timezone.now()
     ran = []
     for job in JOBS:
@@ -139,6 +146,8 @@ def run_due_jobs(now: datetime | None = None) -> list[str]:
         with bound_request_id(f"job:{job.name}:{now:%Y%m%dT%H%M%S}"):
             try:
                 job.run()
+            except DATABASE_ERRORS:
+                raise
             except Exception:
                 logger.exception("periodic job failed", extra={"job": job.name})
                 continue

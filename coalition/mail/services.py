@@ -27,11 +27,13 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from coalition.taskqueue import jittered, pending_task_targets
+
 from .models import MailStatus, OutboundMail
 
 logger = logging.getLogger(__name__)
 
-# Waits after the 1st, 2nd, ... failed attempt; the last one repeats up to MAIL_MAX_ATTEMPTS.
+# Waits after the 1st, 2nd, ... failed attempt (each spread by ±20 %); the last one repeats up to MAIL_MAX_ATTEMPTS.
 RETRY_SCHEDULE = (
     timedelta(seconds=30),
     timedelta(minutes=2),
@@ -140,7 +142,7 @@ def _settle(mail_id, *, error: str, permanent: bool) -> str:
     elif permanent or mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
         mail.status, mail.next_attempt_at, mail.secret = MailStatus.FAILED, None, ""
     else:
-        mail.next_attempt_at = now + RETRY_SCHEDULE[min(mail.attempts, len(RETRY_SCHEDULE)) - 1]
+        mail.next_attempt_at = now + jittered(RETRY_SCHEDULE[min(mail.attempts, len(RETRY_SCHEDULE)) - 1])
     mail.save()
     logger.info(
         "mail attempt",
@@ -152,7 +154,12 @@ def _settle(mail_id, *, error: str, permanent: bool) -> str:
 
 
 def sweep_due_mails(*, grace: timedelta | None = None, limit: int = 500) -> int:
-    """Re-enqueue pending mails overdue by more than ``grace`` and not leased: lost tasks."""
+    """Re-enqueue pending mails overdue by more than ``grace``, not leased, and whose task is lost.
+
+    A mail that still has a READY or RUNNING task (a backlog) is left alone: one task per mail.
+    """
+    from .tasks import send_mail
+
     now = timezone.now()
     grace = grace if grace is not None else timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS)
     due = list(
@@ -161,6 +168,8 @@ def sweep_due_mails(*, grace: timedelta | None = None, limit: int = 500) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for pk in due:
+    queued = pending_task_targets(send_mail, due)
+    lost = [pk for pk in due if str(pk) not in queued]
+    for pk in lost:
         enqueue(OutboundMail(pk=pk))
-    return len(due)
+    return len(lost)

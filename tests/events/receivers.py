@@ -126,3 +126,60 @@ def serving_tls(handler_class, *, certificate: bytes, key: bytes, server_names: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def trickling(head: bytes, *, then: bytes = b"", seconds: float = 10.0):
+    """A raw TCP receiver that reads each request, sends ``head`` at once, then ``then`` one byte a second.
+
+    With nothing in ``then`` it hangs after ``head`` (an empty ``head`` too: it never answers).
+
+    It gives up after ``seconds`` (so that a client without a total deadline is not held
+    for good by the test itself); yields the base URL and a list of each connection's
+    seconds until the client went away.
+    """
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop, held = threading.Event(), []
+
+    def serve(conn):
+        started = time.monotonic()
+        try:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            conn.sendall(head)
+            for byte in then:
+                if stop.wait(1.0) or time.monotonic() - started > seconds:
+                    break
+                conn.sendall(bytes([byte]))
+            if not then:
+                stop.wait(seconds)  # hangs: says nothing more
+        except OSError:
+            pass
+        finally:
+            held.append(time.monotonic() - started)
+            conn.close()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", held
+    finally:
+        stop.set()
+        listener.close()

@@ -3,6 +3,7 @@
 import json
 import socket
 import ssl
+import time
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from tests.events.receivers import (  # noqa: F401
     self_signed_certificate,
     serving,
     serving_tls,
+    trickling,
 )
 from tests.referrals.conftest import CHILD
 
@@ -354,7 +356,8 @@ def test_the_retry_schedule_lasts_about_three_days_then_the_delivery_fails(flow,
                 waits.append(delivery.next_attempt_at - before)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == len(webhooks.RETRY_SCHEDULE) + 1
-    assert [round(w.total_seconds() / 5) * 5 for w in waits[:2]] == [5, 300]
+    # The first two waits are 5 s and 5 min, each spread by the ±20 % jitter.
+    assert 4 <= waits[0].total_seconds() <= 6.5 and 240 <= waits[1].total_seconds() <= 361
     assert len(script.requests) == delivery.attempts
     headers = {r["headers"]["webhook-id"] for r in script.requests}
     assert headers == {str(delivery.event.id)}  # the same id on every attempt
@@ -490,3 +493,138 @@ def test_redelivering_to_an_inactive_endpoint_is_a_conflict(flow, personas):
     delivery = WebhookDelivery.objects.get()
     response = personas["org_admin"].client.post(f"{WEBHOOKS}{created['id']}/deliveries/{delivery.pk}/redeliver/")
     assert response.status_code == 409
+
+
+# --- one slow partner cannot stall the others ---------------------------------------------------
+
+TRICKLED_HEAD = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 60
+
+
+def _timed_delivery(delivery):
+    started = time.monotonic()
+    outcome = deliver_webhook.call(str(delivery.pk))
+    return outcome, time.monotonic() - started
+
+
+def test_a_receiver_trickling_its_headers_is_cut_off_at_the_attempts_deadline(flow, personas, local_targets, settings):
+    """httpx's timeout is per read: one byte a second used to hold the worker as long as the receiver liked."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    with trickling(b"", then=TRICKLED_HEAD, seconds=15) as (base, _held):
+        register(personas, f"{base}/hook")
+        flow.sent_referral()
+        outcome, took = _timed_delivery(WebhookDelivery.objects.get())
+    assert outcome == DeliveryStatus.PENDING and took < 3.5, took
+    assert WebhookDelivery.objects.get().attempt_log.get().error == "timeout"
+
+
+def test_an_answer_whose_body_never_ends_counts_from_its_status_and_headers(flow, personas, local_targets, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"
+    with trickling(head, then=b"x" * 500, seconds=15) as (base, _held):
+        register(personas, f"{base}/hook")
+        flow.sent_referral()
+        outcome, took = _timed_delivery(WebhookDelivery.objects.get())
+    assert outcome == DeliveryStatus.SUCCEEDED and took < 1.5, took  # the body is never read
+
+
+def test_a_receiver_that_accepts_and_never_answers_ends_within_the_deadline(flow, personas, local_targets, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    with trickling(b"", then=b"", seconds=30) as (base, _held):
+        register(personas, f"{base}/hook")
+        flow.sent_referral()
+        outcome, took = _timed_delivery(WebhookDelivery.objects.get())
+    assert outcome == DeliveryStatus.PENDING and took < 2.5
+    assert WebhookDelivery.objects.get().attempt_log.get().error == "timeout"
+
+
+def test_two_trickling_endpoints_do_not_hold_back_a_third_ones_webhooks(flow, personas, local_targets, settings):
+    """The worker's order of work: two slow partners first, then a healthy one that must still go out promptly."""
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    healthy = Scripted()
+    with (
+        trickling(b"", then=TRICKLED_HEAD, seconds=20) as (slow_a, _a),
+        trickling(b"", then=TRICKLED_HEAD, seconds=20) as (slow_b, _b),
+        serving(healthy.handler()) as fine,
+    ):
+        for url in (slow_a, slow_b, fine):
+            register(personas, f"{url}/hook")
+        flow.sent_referral()
+        started = time.monotonic()
+        for task in DBTaskResult.objects.ready().order_by("enqueued_at", "id"):  # as one worker takes them
+            if task.status == TaskResultStatus.READY:
+                task.task.call(*task.args_kwargs["args"])
+        took = time.monotonic() - started
+    assert len(healthy.requests) == 1 and took < 4, took
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 1
+
+
+def test_an_endpoint_with_its_fill_in_flight_makes_its_next_delivery_wait(flow, personas, local_targets, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = 2
+    script = Scripted()
+    with serving(script.handler()) as base:
+        register(personas, f"{base}/hook")
+        for _ in range(3):
+            flow.sent_referral()
+        first, second, third = WebhookDelivery.objects.order_by("event__seq")
+        WebhookDelivery.objects.filter(pk__in=[first.pk, second.pk]).update(
+            locked_until=timezone.now() + timedelta(seconds=30)  # two attempts in flight on other workers
+        )
+        before = timezone.now()
+        assert deliver_webhook.call(str(third.pk)) is None
+        assert script.requests == []
+        retry = DBTaskResult.objects.filter(args_kwargs__args=[str(third.pk)]).order_by("-enqueued_at").first()
+        wait = retry.run_after - before
+        assert timedelta(seconds=0.8 * 2) <= wait <= timedelta(seconds=1.2 * 2 + 1)  # about one attempt later
+        third.refresh_from_db()
+        assert third.locked_until is None and third.attempts == 0
+
+        WebhookDelivery.objects.filter(pk=first.pk).update(locked_until=None)  # one attempt ended
+        assert deliver_webhook.call(str(third.pk)) == DeliveryStatus.SUCCEEDED
+    assert len(script.requests) == 1
+
+
+def test_retry_waits_are_spread_by_twenty_percent_either_way():
+    import random
+
+    from coalition.taskqueue import jittered
+
+    rng = random.Random(12)
+    waits = [jittered(timedelta(minutes=30), rng=rng).total_seconds() for _ in range(2000)]
+    assert 0.8 * 1800 <= min(waits) < 0.82 * 1800 and 1.18 * 1800 < max(waits) <= 1.2 * 1800
+    assert len({round(w) for w in waits}) > 500  # not one instant for everybody
+
+
+def test_failed_attempts_of_many_deliveries_are_not_all_retried_at_the_same_moment(flow, personas, local_targets):
+    script = Scripted(*[(500, {})] * 10)
+    with serving(script.handler()) as base:
+        register(personas, f"{base}/hook")
+        for _ in range(6):
+            flow.sent_referral()
+        deliver_due()
+    nexts = sorted(d.next_attempt_at for d in WebhookDelivery.objects.all())
+    assert nexts[-1] - nexts[0] > timedelta(milliseconds=300)  # 5 s ± 20 %, not one instant
+
+
+def test_the_sweep_enqueues_a_lost_delivery_once_and_not_again_while_its_task_waits(flow, personas, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.WEBHOOK_SWEEP_SECONDS = 60
+    register(personas, "https://93.184.216.34/hook")
+    for _ in range(3):
+        flow.sent_referral()
+    lost, backlog, _fresh = WebhookDelivery.objects.order_by("event__seq")
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=10))
+    DBTaskResult.objects.filter(args_kwargs__args=[str(lost.pk)]).delete()  # a killed worker's lost task
+    WebhookDelivery.objects.filter(pk=_fresh.pk).update(next_attempt_at=timezone.now())
+    before = DBTaskResult.objects.count()
+
+    assert webhooks.sweep_due_deliveries() == 1  # the backlog's delivery still has its task
+    assert webhooks.sweep_due_deliveries() == 0
+    assert DBTaskResult.objects.count() == before + 1
+    assert DBTaskResult.objects.filter(args_kwargs__args=[str(lost.pk)]).count() == 1
+    assert DBTaskResult.objects.filter(args_kwargs__args=[str(backlog.pk)]).count() == 1

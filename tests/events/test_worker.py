@@ -11,15 +11,19 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from coalition.events import jobs
 from coalition.events.models import DeliveryStatus, Event, OverdueNotice, PeriodicJob, WebhookDelivery, WebhookEndpoint
 from coalition.events.services import new_webhook_secret
 from coalition.events.webhooks import sweep_due_deliveries
+from coalition.events.management.commands import run_worker
+from coalition.events.management.commands.run_worker import ResilientWorker
 from coalition.models import IdempotencyRecord
+from coalition.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
 from tests.events.receivers import flow, serving  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +86,10 @@ def no_purge(monkeypatch):
 def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 60
     now = timezone.now()
-    assert jobs.run_due_jobs(now) == ["detect_overdue", "sweep_deliveries", "sweep_mails", "expire_idempotency_keys"]
+    every_sweep = ["recover_abandoned_tasks", "sweep_deliveries", "sweep_mails"]
+    assert jobs.run_due_jobs(now) == ["detect_overdue", *every_sweep, "expire_idempotency_keys"]
     assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
-    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", "sweep_deliveries", "sweep_mails"]
+    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", *every_sweep]
     assert PeriodicJob.objects.get(name="detect_overdue").last_run_at == now + timedelta(minutes=2)
 
 
@@ -139,16 +144,92 @@ def test_sending_a_referral_enqueues_its_delivery_in_the_same_transaction(flow, 
     assert DBTaskResult.objects.order_by("-enqueued_at").first().args_kwargs["args"] == [str(delivery.pk)]
 
 
+# --- surviving the database and a killed worker -------------------------------------------------
+
+
+def test_the_worker_backoff_grows_is_capped_and_fully_jittered():
+    import random
+
+    rng = random.Random(7)
+    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (7, 30.0), (60, 30.0)):
+        waits = [backoff(attempt, rng=rng) for _ in range(200)]
+        assert all(0 <= wait <= ceiling for wait in waits), attempt
+        assert max(waits) > ceiling * 0.8 and min(waits) < ceiling * 0.2  # spread over the whole range
+
+
+def test_a_database_error_ends_only_the_pass_and_the_worker_goes_on(monkeypatch):
+    """django-tasks-db's loop re-raises OperationalError (the worker used to exit); ours backs off and resumes."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    passes, slept = [], []
+
+    def flaky_run(self):
+        passes.append(1)
+        if len(passes) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Worker, "run", flaky_run)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    # The test's own connection sits in the test's transaction: leave it open.
+    monkeypatch.setattr(run_worker, "_drop_connections", lambda: None)
+    monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)
+    worker = ResilientWorker(
+        queue_names=["*"], interval=0.1, batch=False, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+    )
+    worker.run()
+    assert len(passes) == 3 and len(slept) == 2 and all(0 <= wait <= 1.0 for wait in slept)
+
+
+def _task_row(delivery, *, status, started_at=None, worker_id="gone-worker"):
+    from coalition.events.tasks import deliver_webhook
+
+    result = deliver_webhook.enqueue(str(delivery.pk))
+    DBTaskResult.objects.filter(pk=result.id).update(status=status, started_at=started_at, worker_ids=[worker_id])
+    return DBTaskResult.objects.get(pk=result.id)
+
+
+def test_a_task_left_running_by_a_killed_worker_is_failed_and_its_delivery_swept_again(orgs, settings):
+    settings.WEBHOOK_SWEEP_SECONDS = 60
+    settings.WORKER_TASK_LEASE_SECONDS = 600
+    now = timezone.now()
+    abandoned = _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=20))
+    running = _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=5))
+    mine = _pending_delivery(orgs, next_attempt_at=now - timedelta(minutes=5))
+    old_row = _task_row(abandoned, status=TaskResultStatus.RUNNING, started_at=now - timedelta(minutes=11))
+    live_row = _task_row(running, status=TaskResultStatus.RUNNING, started_at=now - timedelta(seconds=30))
+    my_row = _task_row(mine, status=TaskResultStatus.RUNNING, started_at=now, worker_id="me")
+    DBTaskResult.objects.exclude(pk__in=[old_row.pk, live_row.pk, my_row.pk]).delete()
+
+    assert sweep_due_deliveries() == 0  # every one still has a RUNNING task: nothing is re-enqueued yet
+    assert recover_abandoned_tasks(now=now) == 1
+    old_row.refresh_from_db()
+    assert old_row.status == TaskResultStatus.FAILED and old_row.exception_class_path == ABANDONED
+    assert DBTaskResult.objects.get(pk=live_row.pk).status == TaskResultStatus.RUNNING  # its worker may be busy
+    # A worker that lost the database mid-task gives up its own rows at once.
+    assert recover_abandoned_tasks(now=now, worker_id="me") == 1
+
+    assert sweep_due_deliveries() == 2
+    requeued = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert sorted(t.args_kwargs["args"][0] for t in requeued) == sorted([str(abandoned.pk), str(mine.pk)])
+
+
+def test_recovering_abandoned_tasks_is_a_periodic_job_run_before_the_sweeps():
+    names = [job.name for job in jobs.JOBS]
+    assert names.index("recover_abandoned_tasks") < names.index("sweep_deliveries")
+
+
 # --- real processes and connections (PostgreSQL) -----------------------------------------------
 
-def _start_worker(log):
+def _start_worker(log, **extra_env):
     db = connection.settings_dict
-    env = os.environ | {
+    env = os.environ | extra_env | {
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         "WEBHOOK_TIMEOUT_SECONDS": "2",
         "WEBHOOK_SWEEP_SECONDS": "1",
+        "WORKER_TASK_LEASE_SECONDS": "3",
         "LOG_FORMAT": "plain",
     }
     return subprocess.Popen(
@@ -245,3 +326,66 @@ class TestWithRealProcessesOnPostgreSQL:
         assert requests == [str(delivery.event.id)] * 2  # the same webhook-id: the receiver can dedupe
         delivery.refresh_from_db()
         assert delivery.attempts == 1
+
+    def test_the_worker_survives_killed_database_connections_and_runs_the_next_task(
+        self, flow, personas, tmp_path, settings
+    ):
+        """Killing every backend of the database (a PostgreSQL restart, seen from the client) used to end the worker.
+
+        Once while it polls an empty queue, once in the middle of a delivery (its result
+        cannot be written): the worker stays up, the interrupted delivery is sent again and
+        a webhook queued after the fault goes out.
+        """
+        settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+        requests, in_second = [], threading.Event()
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                requests.append(self.headers["webhook-id"])
+                if len(requests) == 2:
+                    in_second.set()
+                    time.sleep(1.0)  # the database dies while the worker waits for this answer
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        def kill_backends(times):
+            with connection.cursor() as cursor:
+                for _ in range(times):
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                    time.sleep(0.05)
+
+        log_path = tmp_path / "worker.log"
+        log = log_path.open("w")
+        with serving(Receiver) as base:
+            WebhookEndpoint.objects.create(
+                organisation=personas["caseworker"].organisation, url=f"{base}/hook", secret=new_webhook_secret()
+            )
+            # The production way: pooled connections (a dead one used to be handed out again).
+            worker = _start_worker(log, DATABASE_POOL="true", DATABASE_POOL_MIN="1", DATABASE_POOL_MAX="4")
+            try:
+                flow.sent_referral()
+                assert _wait_for(lambda: len(requests) == 1, 20), log_path.read_text()
+                kill_backends(40)  # about two seconds of a database that keeps dropping everyone
+                time.sleep(1)
+                assert worker.poll() is None, log_path.read_text()
+
+                flow.sent_referral()
+                assert in_second.wait(20), log_path.read_text()
+                kill_backends(1)
+                flow.sent_referral()  # enqueued after the fault
+                assert _wait_for(
+                    lambda: WebhookDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 3, 40
+                ), log_path.read_text()
+                assert worker.poll() is None, log_path.read_text()
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(10)
+        assert not DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists()
