@@ -1,11 +1,11 @@
 """Races on PostgreSQL with real parallel connections: one winner, clear 409s, one lead."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from referrals.models import Case, Involvement, Referral
+from tests.support.concurrency import race
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -19,24 +19,6 @@ def _postgres_only():
         pytest.skip("needs real parallel connections (PostgreSQL)")
 
 
-def race(calls):
-    """Run the callables at the same moment, each on its own connection; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def post(client, url, body=None):

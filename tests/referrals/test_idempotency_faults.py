@@ -7,7 +7,6 @@ reservation, action and record are one transaction, so a retry replays what comm
 runs the action once.
 """
 
-import threading
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from django.db import connection, connections
 from coalition.models import IdempotencyRecord
 from referrals import services
 from referrals.models import Case
+from tests.support.concurrency import race
 
 from .conftest import CHILD
 
@@ -106,23 +106,6 @@ def test_a_backend_killed_inside_the_action_leaves_no_reservation(personas, monk
     assert Case.objects.count() == 1
 
 
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _slow_case_open(monkeypatch, seconds):
@@ -140,7 +123,7 @@ def test_two_concurrent_requests_with_one_key_act_once_and_the_second_replays(pe
     """(c) The second waits for the first to commit and replays it (before: 409 "still being processed")."""
     _slow_case_open(monkeypatch, 0.5)
     persona = personas["caseworker"]
-    responses = _race([lambda: post(persona, "k-race"), lambda: post(persona, "k-race")])
+    responses = race([lambda: post(persona, "k-race"), lambda: post(persona, "k-race")])
     assert [r.status_code for r in responses] == [201, 201], [r.content for r in responses]
     assert sorted(r.get("Idempotent-Replayed", "no") for r in responses) == ["no", "true"]
     assert responses[0].json()["id"] == responses[1].json()["id"]
@@ -157,7 +140,7 @@ def test_a_request_waits_for_a_slow_first_one_only_so_long_then_gets_409_with_re
         time.sleep(0.3)  # after the first has reserved
         return post(persona, "k-slow")
 
-    first, late = _race([lambda: post(persona, "k-slow"), second])
+    first, late = race([lambda: post(persona, "k-slow"), second])
     assert first.status_code == 201
     assert late.status_code == 409 and late["Retry-After"] == "1"
     assert late.json()["type"] == "urn:coalition:problem:conflict"

@@ -3,15 +3,15 @@ or one new password, never two (real parallel connections on PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from partners import services
 from partners.choices import Role
 from partners.models import Invitation, PasswordReset, User
+from tests.support.concurrency import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -24,24 +24,6 @@ def _postgres_only():
         pytest.skip("needs real parallel connections (PostgreSQL)")
 
 
-def race(calls):
-    """Run the callables at the same moment, each on its own connection; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def post(url, body):
