@@ -1,5 +1,6 @@
 """What the worker and the outboxes (webhooks, mail) share about the task queue.
 
+- ``enqueue_for``: queue a task for one outbox row, now or at its next attempt;
 - ``jittered``: a retry wait spread by ±``RETRY_JITTER`` so that the deliveries an outage
   held back are not all released in the same second;
 - ``backoff``: the worker's capped exponential wait with full jitter after a database error;
@@ -33,6 +34,12 @@ RETRY_JITTER = 0.2
 _random = random.Random()
 
 ABANDONED = "coalition.taskqueue.TaskAbandoned"
+
+
+def enqueue_for(task, target_id, run_after: datetime | None = None) -> None:
+    """Queue ``task(target_id)`` in the caller's transaction (database backend), after ``run_after`` if it is ahead."""
+    queued = task.using(run_after=run_after) if run_after and run_after > timezone.now() else task
+    queued.enqueue(str(target_id))
 
 
 def jittered(wait: timedelta, *, rng: random.Random | None = None) -> timedelta:

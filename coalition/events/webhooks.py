@@ -27,7 +27,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from coalition.audit.services import record
-from coalition.taskqueue import jittered, pending_task_targets
+from coalition.taskqueue import enqueue_for, jittered, pending_task_targets
 
 from .models import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, check_target
@@ -76,8 +76,7 @@ def enqueue_delivery(delivery: WebhookDelivery, run_after: datetime | None = Non
     """Queue the task that sends ``delivery`` (in the caller's transaction, with the database backend)."""
     from .tasks import deliver_webhook
 
-    task = deliver_webhook.using(run_after=run_after) if run_after and run_after > timezone.now() else deliver_webhook
-    task.enqueue(str(delivery.pk))
+    enqueue_for(deliver_webhook, delivery.pk, run_after)
 
 
 # --- the body and its signature ------------------------------------------------------

@@ -27,7 +27,7 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from coalition.taskqueue import jittered, pending_task_targets
+from coalition.taskqueue import enqueue_for, jittered, pending_task_targets
 
 from .models import MailStatus, OutboundMail
 
@@ -72,8 +72,7 @@ def enqueue(mail: OutboundMail, run_after: datetime | None = None) -> None:
     """Queue the task that sends ``mail`` (in the caller's transaction, with the database backend)."""
     from .tasks import send_mail
 
-    task = send_mail.using(run_after=run_after) if run_after and run_after > timezone.now() else send_mail
-    task.enqueue(str(mail.pk))
+    enqueue_for(send_mail, mail.pk, run_after)
 
 
 def render(mail: OutboundMail) -> EmailMessage:
