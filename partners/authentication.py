@@ -81,6 +81,14 @@ class PartnerSystem:
     def pk(self) -> str:
         return f"api-key:{self.api_key.pk}"
 
+    @property
+    def is_partner_system(self) -> bool:
+        return True
+
+    @property
+    def organisation_id(self):
+        return self.organisation.pk
+
     id = pk
     throttle_ident = pk
 

@@ -94,6 +94,11 @@ class User(AbstractUser):
         return None
 
     @property
+    def is_partner_system(self) -> bool:
+        """A person, never a partner system (``coalition.core.actors.Actor``)."""
+        return False
+
+    @property
     def requires_mfa(self) -> bool:
         if MFA_REQUIRED_ROLES.intersection(self.roles):
             return True

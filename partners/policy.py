@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from rest_framework.permissions import BasePermission
 
+from coalition.core.actors import Actor
+
 from .choices import Role
 
 ANY_ROLE = frozenset(Role.values)
@@ -33,8 +35,8 @@ def allow(*roles: str, scope: str | None = None, during_mfa_enrolment: bool = Fa
     return Rule(roles=frozenset(roles), scope=scope, during_mfa_enrolment=during_mfa_enrolment)
 
 
-def is_partner_system(actor) -> bool:
-    return getattr(actor, "api_key", None) is not None
+def is_partner_system(actor: Actor) -> bool:
+    return actor.is_partner_system
 
 
 def actor_satisfies(actor, rule: Rule) -> bool:

@@ -22,7 +22,8 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from coalition.api.problems import InvalidCredentials, LockedOut, problem_response
+from coalition.api.problems import problem_response
+from coalition.core.errors import InvalidCredentials, LockedOut
 from coalition.audit.services import record
 
 from .models import LoginSession, User
@@ -102,7 +103,7 @@ def lockout_response(request, original_response=None, credentials=None):
     """
     if original_response is not None and original_response.status_code == 429:
         return original_response
-    return problem_response(request, status_code=429, slug="locked-out", detail=str(LockedOut.default_detail))
+    return problem_response(request, status_code=429, slug="locked-out", detail=str(LockedOut.default_message))
 
 
 def _start_login(*, user: User, mfa_verified: bool, enrolment_only: bool) -> TokenPair:

@@ -54,7 +54,7 @@ from rest_framework.response import Response
 
 from coalition.models import IdempotencyRecord
 
-from .problems import BusinessRuleViolation, Conflict
+from coalition.core.errors import BusinessRuleViolation, Conflict
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -169,9 +169,7 @@ class IdempotencyMixin:
 
     @staticmethod
     def _still_running() -> Conflict:
-        busy = Conflict(_("A request with this Idempotency-Key is still being processed."))
-        busy.wait = 1  # the exception handler turns it into Retry-After
-        return busy
+        return Conflict(_("A request with this Idempotency-Key is still being processed."), retry_after=1)
 
     def _reserve(self, *, principal: str, key: str, digest: str) -> IdempotencyRecord | None:
         """Insert the reservation in the request's transaction; None when the key is already taken.

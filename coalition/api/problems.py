@@ -1,7 +1,8 @@
 """One error contract: every error is an RFC 9457 problem details document.
 
-Domain code raises the exceptions below (or DRF's); ``problem_exception_handler``
-turns them into ``application/problem+json`` with a stable ``type``. Django-level
+Domain code raises ``coalition.core.errors`` (never DRF's exceptions);
+``problem_exception_handler`` maps each of them, and DRF's own exceptions, to
+``application/problem+json`` with a stable ``type``. Django-level
 errors (no route, unhandled exception) get the same shape from ``problem_response``.
 """
 
@@ -14,9 +15,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from coalition.core import errors
+from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed  # noqa: F401  (re-exported)
 from coalition.db import is_outage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -46,26 +50,45 @@ OUTAGE_RETRY_AFTER_SECONDS = 5
 
 
 
-class Conflict(exceptions.APIException):
-    """The request conflicts with the current state (illegal transition, a race lost)."""
+class DomainProblem(exceptions.APIException):
+    """A domain error (``coalition.core.errors``) on its way to becoming a problem response."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the current state of the resource.")
-    default_code = "conflict"
-
-
-class PreconditionFailed(exceptions.APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = _("The resource has changed since you last read it.")
-    default_code = "precondition-failed"
+    def __init__(self, error: errors.DomainError) -> None:
+        self.status_code = _status_for(error)
+        self.slug = error.code
+        if error.retry_after:
+            self.wait = error.retry_after
+        super().__init__(detail=error.message, code=error.code)
 
 
-class BusinessRuleViolation(exceptions.APIException):
-    """Well-formed input that a rule of the coalition does not allow (422)."""
+# Most specific first: the first class an error is an instance of decides its status.
+_DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.InvalidCredentials, status.HTTP_401_UNAUTHORIZED),
+    (errors.LockedOut, status.HTTP_429_TOO_MANY_REQUESTS),
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (errors.PreconditionFailed, status.HTTP_412_PRECONDITION_FAILED),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.BusinessRuleViolation, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (errors.DomainError, status.HTTP_400_BAD_REQUEST),
+)
 
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = _("The request breaks a rule of the coalition.")
-    default_code = "business-rule"
+
+def _status_for(error: errors.DomainError) -> int:
+    return next(code for cls, code in _DOMAIN_STATUS if isinstance(error, cls))
+
+
+def api_exception_for(error: errors.DomainError) -> exceptions.APIException:
+    """The one mapping from a domain error to the API's exception, hence to its problem details."""
+    if isinstance(error, errors.InvalidInput):
+        return exceptions.ValidationError(
+            {
+                field or "non_field_errors": [ErrorDetail(str(message), code=error.field_code) for message in messages]
+                for field, messages in error.errors.items()
+            }
+        )
+    if isinstance(error, errors.NotFound) and error.message is errors.NotFound.default_message:
+        return exceptions.NotFound()  # DRF's own wording, as every other 404
+    return DomainProblem(error)
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -94,19 +117,6 @@ def outage_response(request) -> JsonResponse:
     return response
 
 
-class InvalidCredentials(exceptions.AuthenticationFailed):
-    """Login failed. The same for an unknown user, a wrong password or a wrong code."""
-
-    default_detail = _("Invalid username, password or one-time code.")
-    default_code = "invalid-credentials"
-
-
-class LockedOut(exceptions.APIException):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = _("Too many failed logins. Try again later.")
-    default_code = "locked-out"
-
-
 class MfaEnrolmentRequired(exceptions.PermissionDenied):
     default_detail = _("Enrol and confirm a TOTP device, then log in again with a one-time code.")
     default_code = "mfa-enrolment-required"
@@ -132,6 +142,8 @@ def problem_type(slug: str) -> str:
 
 
 def _problem_slug(exc: exceptions.APIException) -> str:
+    if isinstance(exc, DomainProblem):
+        return exc.slug
     own_code = getattr(type(exc), "default_code", None)
     if type(exc) not in _DRF_TYPES and own_code and "-" in str(own_code):
         return str(own_code)
@@ -176,7 +188,9 @@ def problem_body(*, status_code: int, slug: str, detail: str, request=None, **ex
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: any API error becomes a problem details response."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, errors.DomainError):
+        exc = api_exception_for(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -204,7 +218,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail_text = str(exc.detail)
 
     status_code = exc.status_code
-    if isinstance(exc, exceptions.NotAuthenticated) or isinstance(exc, exceptions.AuthenticationFailed):
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)) or status_code == 401:
         status_code = status.HTTP_401_UNAUTHORIZED
         headers.setdefault("WWW-Authenticate", 'Bearer realm="api", Api-Key realm="api"')
     body = problem_body(status_code=status_code, slug=_problem_slug(exc), detail=detail_text, request=request, **extra)

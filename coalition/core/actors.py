@@ -1,0 +1,43 @@
+"""Who acts: one type for a person and for a partner system.
+
+Every service and selector takes an ``Actor``. A person is a ``partners.User``; a
+partner system is a ``partners.authentication.PartnerSystem`` (an API key of one
+organisation, limited to the key's scopes). Both satisfy this protocol, so lower
+layers can read who acts without importing ``partners``, and nothing duck-types
+with ``getattr(actor, "api_key")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Actor(Protocol):
+    """A person or a partner system, always of exactly one organisation."""
+
+    @property
+    def is_partner_system(self) -> bool:
+        """True for an API key acting for its organisation; False for a person."""
+        ...
+
+    @property
+    def organisation(self) -> Any:
+        """The actor's ``partners.Organisation``."""
+        ...
+
+    @property
+    def organisation_id(self) -> Any: ...
+
+    @property
+    def roles(self) -> Collection[str]:
+        """A person's roles; a partner system has none (it has scopes)."""
+        ...
+
+    @property
+    def api_key(self) -> Any:
+        """The ``partners.ApiKey`` a partner system acts with; None for a person."""
+        ...
+
+    def has_role(self, role: str) -> bool: ...
