@@ -1,7 +1,7 @@
 """Seed a national-scale coalition fast: COPY text built in Python, indexes built once at the end.
 
 The rows are valid for the application: identity fields are real ciphertexts
-(a handful of fictional values encrypted once with ``coalition.crypto.encrypt``
+(a handful of fictional values encrypted once with ``coalition.core.crypto.encrypt``
 and reused), every open case has exactly one open lead involvement and each
 organisation at most one open involvement per case, referral states carry
 consistent timestamps (none in the future) and deadlines, each transition has
@@ -54,7 +54,7 @@ from django.utils.dateparse import parse_datetime
 
 from coalition.audit.models import AuditChainHead, AuditEntry
 from coalition.audit.services import GENESIS_HASH, entry_digest, head_signature
-from coalition.crypto import encrypt
+from coalition.core.crypto import encrypt
 from coalition.events.models import Event, EventAudience
 from partners.models import Organisation, User
 from referrals.models import Case, Consent, Involvement, Referral, Subject

@@ -6,7 +6,7 @@ class CoalitionConfig(AppConfig):
     verbose_name = "Coalition"
 
     def ready(self) -> None:
-        from . import db  # noqa: F401  (registers the has_item lookup)
+        from .core import db  # noqa: F401  (registers the has_item lookup)
 
         _errors_never_echo_input()
 

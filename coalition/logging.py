@@ -6,8 +6,8 @@ only UUIDs, and query strings (which could hold filters) are not logged.
 
 import logging
 
-from coalition.context import current_request_id, request_id
-from coalition.db import is_outage
+from coalition.core.context import current_request_id, request_id
+from coalition.core.db import is_outage
 
 
 class RequestIdFilter(logging.Filter):

@@ -219,10 +219,10 @@ REST_FRAMEWORK = {
         "partners.authentication.CoalitionJWTAuthentication",
         "partners.authentication.ApiKeyAuthentication",
     ],
-    # Deny by default: every view must also name a policy (partners.policy).
+    # Deny by default: every view must also name a policy (coalition.core.access rules).
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "partners.policy.ActionPolicy",
+        "coalition.api.permissions.ActionPolicy",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -379,12 +379,8 @@ MESSAGE_MAX_LENGTH = 2000
 
 # Working-day deadlines are counted in this IANA time zone (referrals/deadlines.py).
 COALITION_TIME_ZONE = env.str("COALITION_TIME_ZONE", default="Europe/Brussels")
-
-from referrals.deadlines import parse_deadlines as _parse_deadlines  # noqa: E402
-from referrals.deadlines import parse_time_zone as _parse_time_zone  # noqa: E402
-
-_parse_deadlines(REFERRAL_DEADLINES)  # a bad value stops the process at start
-_parse_time_zone(COALITION_TIME_ZONE)
+# Both are read by referrals/deadlines.py; a bad value fails its system check
+# (referrals.checks) at start: migrate, run_worker and check stop.
 
 # --- Serving: connection pool, read replica for figures, static files, benchmark ----
 # PostgreSQL connection pool (psycopg 3, Django 5.2): each server process keeps
@@ -410,7 +406,7 @@ if DATABASE_POOL:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool_options()
 
 # An optional read replica for figures (statistics) only: reads made inside
-# coalition.replica.figures_reads() go there; every write and every other read
+# coalition.oversight.replica.figures_reads() go there; every write and every other read
 # stays on "default". Tests mirror it onto "default".
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
@@ -421,7 +417,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     if DATABASE_POOL:
         DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = _pool_options()
-DATABASE_ROUTERS = ["coalition.replica.FiguresReplicaRouter"]
+DATABASE_ROUTERS = ["coalition.oversight.replica.FiguresReplicaRouter"]
 
 # Static files (Swagger UI and ReDoc assets from drf-spectacular-sidecar) are served
 # by the app itself with WhiteNoise, compressed, with far-future caching of hashed

@@ -1,10 +1,18 @@
 """Code lists of the coalition: the stable codes partner systems integrate against.
 
-Labels are translated (en, nl, fr); codes never are.
+Labels are translated (en, nl, fr); codes never are. The roles and API-key scopes live
+in ``coalition.core.access`` (lower layers name them too) and are re-exported here.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from coalition.core.access import ApiKeyScope, Role
+
+__all__ = [
+    "COALITION_ROLES", "MFA_REQUIRED_ROLES", "ApiKeyScope", "Country", "Language", "MembershipStatus",
+    "OrganisationKind", "Phenomenon", "Role",
+]
 
 
 class OrganisationKind(models.TextChoices):
@@ -22,13 +30,6 @@ class MembershipStatus(models.TextChoices):
     ACTIVE = "active", _("Active member")
     SUSPENDED = "suspended", _("Suspended")
     LEFT = "left", _("Left the coalition")
-
-
-class Role(models.TextChoices):
-    CASEWORKER = "caseworker", _("Caseworker")
-    ORG_ADMIN = "org_admin", _("Organisation administrator")
-    COORDINATOR = "coordinator", _("Coalition coordinator")
-    AUDITOR = "auditor", _("Auditor / data protection officer")
 
 
 # Roles that act for the whole coalition: only users of a coordinator organisation hold them.
@@ -67,10 +68,3 @@ class Country(models.TextChoices):
     BE = "BE", _("Belgium")
     NL = "NL", _("Netherlands")
     LU = "LU", _("Luxembourg")
-
-
-class ApiKeyScope(models.TextChoices):
-    ORGANISATIONS_READ = "organisations:read", _("Read the coalition directory")
-    REFERRALS_READ = "referrals:read", _("Read cases and referrals of the organisation")
-    REFERRALS_WRITE = "referrals:write", _("Create and act on referrals of the organisation")
-    EVENTS_READ = "events:read", _("Read the organisation's event feed")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class ReferralsConfig(AppConfig):
@@ -7,6 +8,13 @@ class ReferralsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from partners.demo import register_demo_seeder
+
+        from . import demo, jobs
         from .api import replay
+        from .checks import check_deadline_settings
 
         replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages, exceptions
+        jobs.register()  # overdue detection and the retention purge, run by the worker
+        register_demo_seeder(demo.seed_demo)  # the fictional demo cases, after the demo logins
+        checks.register(check_deadline_settings)  # a bad REFERRAL_DEADLINES or COALITION_TIME_ZONE stops the start

@@ -45,8 +45,18 @@ def parse_deadlines(text: str) -> dict[str, tuple[str, str]]:
     return result
 
 
+@lru_cache(maxsize=8)
+def configured_deadlines(text: str) -> dict[str, tuple[str, str]]:
+    """``parse_deadlines`` of the setting's text, read once per value.
+
+    The settings module keeps ``REFERRAL_DEADLINES`` as text and imports nothing of
+    this app; a bad value is reported at start by the system check in ``referrals.checks``.
+    """
+    return parse_deadlines(text)
+
+
 def parse_time_zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name`` (``Europe/Brussels``); an unknown one stops the process at start."""
+    """The IANA time zone ``name`` (``Europe/Brussels``); an unknown one is refused (and stops the process at start)."""
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
@@ -90,5 +100,5 @@ def add_span(start: datetime, spec: str, *, country: str) -> datetime:
 
 def deadlines_for(urgency: str, sent_at: datetime, *, country: str) -> tuple[datetime, datetime]:
     """(acknowledge due, decide due) of a referral of ``urgency`` sent at ``sent_at`` to a recipient in ``country``."""
-    acknowledge, decide = parse_deadlines(settings.REFERRAL_DEADLINES)[urgency]
+    acknowledge, decide = configured_deadlines(settings.REFERRAL_DEADLINES)[urgency]
     return add_span(sent_at, acknowledge, country=country), add_span(sent_at, decide, country=country)

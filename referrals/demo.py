@@ -104,3 +104,9 @@ def seed_demo_cases() -> list[Case]:
     services.referral_withdraw(actor=street, referral=services.referral_send(actor=street, referral=r))
     cases.append(case)
     return cases
+
+
+def seed_demo() -> str:
+    """The demo seeder ``seed_demo`` runs (registered in ``ReferralsConfig.ready()``)."""
+    cases = seed_demo_cases()
+    return f"Created {len(cases)} fictional demo cases with referrals in every state." if cases else ""

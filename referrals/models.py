@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from coalition.crypto import EncryptedTextField
+from coalition.core.crypto import EncryptedTextField
 from partners.models import ApiKey, Organisation
 
 from .choices import (

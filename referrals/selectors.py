@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from coalition.audit.selectors import is_auditor
 from coalition.audit.services import record_many
 
 from partners.choices import ApiKeyScope, Role
@@ -228,3 +229,11 @@ def exceptions_for_review(actor) -> QuerySet[LegalBasisException]:
     if not is_coordinator(actor):
         return LegalBasisException.objects.none()
     return LegalBasisException.objects.select_related("organisation", "referral")
+
+
+def cases_for_auditor(actor) -> QuerySet[Case]:
+    """Every case, for legal holds and subject rights; nothing for anyone else.
+
+    The auditor reaches identity only through the subject-access export (DESIGN §3).
+    """
+    return Case.objects.all() if is_auditor(actor) else Case.objects.none()

@@ -1,6 +1,6 @@
 """The coalition directory (GET /api/v1/organisations/): find the members that fit a young person.
 
-The JSON list filters (phenomenon, region, language) go through ``coalition.db``'s
+The JSON list filters (phenomenon, region, language) go through ``coalition.core.db``'s
 ``has_item`` lookup, which has one implementation per database: the suite runs on
 PostgreSQL and SQLite, and each test here runs on whichever the run uses.
 """

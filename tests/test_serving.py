@@ -4,8 +4,8 @@ import os
 import subprocess
 import sys
 
-from coalition import replica
-from coalition.replica import FiguresReplicaRouter, figures_reads
+from coalition.oversight import replica
+from coalition.oversight.replica import FiguresReplicaRouter, figures_reads
 from referrals.models import Referral
 
 

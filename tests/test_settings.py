@@ -343,5 +343,17 @@ def test_an_in_memory_sqlite_database_keeps_the_defaults(production_env):
     assert (loaded["options"], loaded["journal"], loaded["transaction_mode"]) == ({}, "memory", None)
 
 
-def test_an_unknown_coalition_time_zone_stops_the_process(production_env):
-    assert_refused(run_python(production_env | {"COALITION_TIME_ZONE": "Europe/Brusels"}, DUMP_SETTINGS), "COALITION_TIME_ZONE")
+@pytest.mark.parametrize(
+    ("variable", "value", "check_id"),
+    [
+        ("COALITION_TIME_ZONE", "Europe/Brusels", "referrals.E002"),
+        ("REFERRAL_DEADLINES", "immediate=1h/4h,urgent=4h/24h", "referrals.E001"),
+        ("REFERRAL_DEADLINES", "immediate=1h/4h,urgent=4h/24h,normal=2d/5d", "referrals.E001"),
+    ],
+)
+def test_a_bad_deadline_setting_stops_the_process(production_env, variable, value, check_id):
+    """Read by referrals (settings import none of it): its system check refuses to start."""
+    result = run_manage(production_env | {variable: value}, "check")
+    assert result.returncode != 0
+    # The control, the same settings with good values passing, is test_deploy_check_passes_with_production_settings.
+    assert "SystemCheckError" in result.stderr and check_id in result.stderr and variable in result.stderr

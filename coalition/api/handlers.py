@@ -4,7 +4,7 @@ import sys
 
 from django.utils.translation import gettext as _
 
-from coalition.db import is_outage
+from coalition.core.db import is_outage
 
 from .problems import outage_response, problem_response
 

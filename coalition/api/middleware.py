@@ -7,8 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from coalition.context import request_id as request_id_var
-from coalition.db import is_outage
+from coalition.core.context import request_id as request_id_var
+from coalition.core.db import is_outage
 
 from .problems import log_outage, outage_response, problem_response
 

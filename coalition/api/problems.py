@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from coalition.core import errors
 from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed  # noqa: F401  (re-exported)
-from coalition.db import is_outage
+from coalition.core.db import is_outage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:coalition:problem:"

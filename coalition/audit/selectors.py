@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from partners.choices import Role
-from partners.policy import is_partner_system
+from coalition.core.access import Role
 
 from .models import AuditChainHead, AuditEntry
 from .services import GENESIS_HASH, entry_digest, head_signature
@@ -62,19 +61,9 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
 
 def is_auditor(actor) -> bool:
     """A person holding the auditor role; never an API key, whatever its scopes."""
-    return not is_partner_system(actor) and actor.has_role(Role.AUDITOR)
+    return not actor.is_partner_system and actor.has_role(Role.AUDITOR)
 
 
 def audit_entries_visible_to(actor) -> QuerySet[AuditEntry]:
     """The whole trail for the auditor; nothing for anyone else."""
     return AuditEntry.objects.all() if is_auditor(actor) else AuditEntry.objects.none()
-
-
-def cases_for_auditor(actor):
-    """Every case, for legal holds and subject rights; nothing for anyone else.
-
-    The auditor reaches identity only through the subject-access export (DESIGN §3).
-    """
-    from referrals.models import Case
-
-    return Case.objects.all() if is_auditor(actor) else Case.objects.none()

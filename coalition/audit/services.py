@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coalition.context import current_request_id
+from coalition.core.context import current_request_id
 
 from .models import AuditChainHead, AuditEntry
 

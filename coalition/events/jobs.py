@@ -1,10 +1,16 @@
 """Periodic jobs the worker runs, each claimed through a ``PeriodicJob`` row so several workers don't double-run.
 
-- every minute: overdue detection, one ``referral.overdue`` event per referral and deadline;
-- every ``WEBHOOK_SWEEP_SECONDS``: re-enqueue due webhook deliveries and outbound mails whose task was lost;
-- every ``WEBHOOK_SWEEP_SECONDS``, before the sweeps: fail task rows a killed worker left RUNNING;
-- hourly: expire idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``;
-- daily: the retention purge (``manage.py purge_expired``), where that command exists.
+The events app keeps the registry and the claiming; the jobs themselves come from the
+app whose rule they keep, registered from its ``AppConfig.ready()`` with
+``register_job``, so this layer never imports a higher one. Jobs run in the order
+they were registered: this module's own first, then each app's in ``INSTALLED_APPS`` order.
+
+- events (here): every ``WEBHOOK_SWEEP_SECONDS``, before the sweeps, fail task rows a
+  killed worker left RUNNING; re-enqueue due webhook deliveries whose task was lost;
+  hourly, expire idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``;
+- mail: every ``WEBHOOK_SWEEP_SECONDS``, re-enqueue outbound mails whose task was lost;
+- referrals: every minute, overdue detection (one ``referral.overdue`` event per
+  referral and deadline); daily, the retention purge.
 """
 
 from __future__ import annotations
@@ -15,89 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.management import call_command, get_commands
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from coalition.audit.services import record
-from coalition.context import bound_request_id
 from coalition.api.idempotency import expire_idempotency_records
-from coalition.mail.services import sweep_due_mails
-from coalition.taskqueue import DATABASE_ERRORS, recover_abandoned_tasks
-from referrals.choices import PENDING_REFERRAL_STATUSES, ReferralStatus
-from referrals.models import Referral
+from coalition.core.context import bound_request_id
 
-from .models import OverdueNotice, PeriodicJob
-from .services import emit
+from .models import PeriodicJob
+from .taskqueue import DATABASE_ERRORS, recover_abandoned_tasks
 from .webhooks import sweep_due_deliveries
 
 logger = logging.getLogger(__name__)
-
-DEADLINES = ("acknowledge", "decide")
-
-
-def _overdue_candidates(deadline: str, now: datetime) -> list[Referral]:
-    if deadline == "acknowledge":
-        due = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
-        field = "acknowledge_due"
-    else:
-        due = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
-        field = "decide_due"
-    noticed = OverdueNotice.objects.filter(deadline=deadline).values("referral")
-    return list(Referral.objects.filter(due).exclude(pk__in=noticed).order_by(field)[:500])
-
-
-def detect_overdue(now: datetime | None = None) -> int:
-    """Fire ``referral.overdue`` once per referral and missed deadline (acknowledge, decide)."""
-    now = now or timezone.now()
-    fired = 0
-    for deadline in DEADLINES:
-        for candidate in _overdue_candidates(deadline, now):
-            try:
-                with transaction.atomic():
-                    referral = Referral.objects.select_for_update().get(pk=candidate.pk)
-                    if not referral.is_overdue(now) or OverdueNotice.objects.filter(
-                        referral=referral.pk, deadline=deadline
-                    ).exists():
-                        continue
-                    due_at = referral.acknowledge_due if deadline == "acknowledge" else referral.decide_due
-                    if due_at is None or due_at >= now:
-                        continue
-                    notice = OverdueNotice.objects.create(referral=referral.pk, deadline=deadline, due_at=due_at)
-                    record(action="referral.overdue", actor=None, obj=referral, organisation_id=referral.recipient_id,
-                           detail={"deadline": deadline})
-                    notice.event = emit(
-                        type="referral.overdue",
-                        organisations=[referral.sender_id, referral.recipient_id],
-                        case_id=referral.case_id,
-                        referral_id=referral.pk,
-                        data={
-                            "deadline": deadline,
-                            "due": due_at.isoformat(),
-                            "status": referral.status,
-                            "urgency": referral.urgency,
-                        },
-                    )
-                    notice.save(update_fields=["event"])
-                    fired += 1
-            except IntegrityError:  # another worker fired it first
-                continue
-    return fired
-
-
-def expire_idempotency_keys(now: datetime | None = None) -> int:
-    """Forget idempotency keys (and their stored responses) older than ``IDEMPOTENCY_KEY_HOURS``."""
-    return expire_idempotency_records(now)
-
-
-def purge_expired() -> bool:
-    """The retention purge, where the ``purge_expired`` command is installed; False otherwise."""
-    if "purge_expired" not in get_commands():
-        logger.warning("retention purge skipped: no purge_expired command")
-        return False
-    call_command("purge_expired")
-    return True
 
 
 @dataclass(frozen=True)
@@ -107,14 +42,39 @@ class Job:
     run: Callable[[], object]
 
 
-JOBS = (
-    Job("detect_overdue", lambda: timedelta(minutes=1), detect_overdue),
-    Job("recover_abandoned_tasks", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), recover_abandoned_tasks),
-    Job("sweep_deliveries", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_deliveries),
-    Job("sweep_mails", lambda: timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS), sweep_due_mails),
-    Job("expire_idempotency_keys", lambda: timedelta(hours=1), expire_idempotency_keys),
-    Job("purge_expired", lambda: timedelta(days=1), purge_expired),
-)
+# The registry, in the order the jobs run. Filled by ``register_job``, read at each tick.
+JOBS: list[Job] = []
+
+
+def register_job(name: str, *, every: Callable[[], timedelta], run: Callable[[], object]) -> Job:
+    """Add a periodic job: ``run()`` at most once per ``every()`` across all workers.
+
+    ``every`` is called at each tick, so an interval read from the settings follows them.
+    ``name`` keys the job's ``PeriodicJob`` row: registering the same job again (a
+    second ``ready()``) changes nothing; another job under a taken name is refused.
+    """
+    for job in JOBS:
+        if job.name == name:
+            if job.run is not run:
+                raise ImproperlyConfigured(f"Two periodic jobs are named {name!r}.")
+            return job
+    job = Job(name, every, run)
+    JOBS.append(job)
+    return job
+
+
+def expire_idempotency_keys(now: datetime | None = None) -> int:
+    """Forget idempotency keys (and their stored responses) older than ``IDEMPOTENCY_KEY_HOURS``."""
+    return expire_idempotency_records(now)
+
+
+def _every_sweep() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS)
+
+
+register_job("recover_abandoned_tasks", every=_every_sweep, run=recover_abandoned_tasks)
+register_job("sweep_deliveries", every=_every_sweep, run=sweep_due_deliveries)
+register_job("expire_idempotency_keys", every=lambda: timedelta(hours=1), run=expire_idempotency_keys)
 
 
 def _claim(job: Job, now: datetime) -> bool:

@@ -14,8 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coalition.crypto import EncryptedTextField
-from partners.models import Organisation
+from coalition.core.crypto import EncryptedTextField
 
 
 class Event(models.Model):
@@ -42,7 +41,7 @@ class EventAudience(models.Model):
     """One organisation that may read an event: the feed's index (organisation, seq)."""
 
     id = models.BigAutoField(primary_key=True)
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("partners.Organisation", on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="audience")
 
     class Meta:
@@ -58,7 +57,7 @@ class WebhookEndpoint(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    organisation = models.ForeignKey("partners.Organisation", on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list, blank=True)  # empty: every type

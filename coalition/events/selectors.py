@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from partners.choices import Role
-from partners.policy import is_partner_system
+from coalition.core.access import Role
 
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -24,7 +23,7 @@ def events_visible_to(actor, *, after: int = 0) -> QuerySet[Event]:
     ``filter()``, so on the same join): the (organisation, event) index is then
     range-scanned from ``after`` instead of read from the organisation's first event.
     """
-    if is_partner_system(actor):
+    if actor.is_partner_system:
         return _events_of(actor.organisation.pk, after)
     if actor.has_role(Role.COORDINATOR):
         return Event.objects.filter(seq__gt=after, draft=False)
@@ -47,7 +46,7 @@ def events_after(actor, *, after: int, limit: int) -> list[Event]:
 
 
 def webhook_endpoints_visible_to(actor) -> QuerySet[WebhookEndpoint]:
-    if is_partner_system(actor) or not actor.has_role(Role.ORG_ADMIN):
+    if actor.is_partner_system or not actor.has_role(Role.ORG_ADMIN):
         return WebhookEndpoint.objects.none()
     return WebhookEndpoint.objects.filter(organisation_id=actor.organisation.pk)
 

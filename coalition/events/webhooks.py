@@ -27,7 +27,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from coalition.audit.services import record
-from coalition.taskqueue import enqueue_for, jittered, pending_task_targets
+from coalition.events.taskqueue import enqueue_for, jittered, pending_task_targets
 
 from .models import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, check_target

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coalition.crypto import EncryptedTextField
+from coalition.core.crypto import EncryptedTextField
 
 
 class MailStatus(models.TextChoices):

@@ -27,7 +27,7 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from coalition.taskqueue import enqueue_for, jittered, pending_task_targets
+from coalition.events.taskqueue import enqueue_for, jittered, pending_task_targets
 
 from .models import MailStatus, OutboundMail
 

@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from coalition.context import bound_request_id
+from coalition.core.context import bound_request_id
 
 from . import services
 

@@ -1,8 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import auditor_views, views
 
 router = SimpleRouter(use_regex_path=False)
+# The auditor's case API: under /audit/ beside the trail (coalition.audit), but about cases.
+router.register("audit/cases", auditor_views.AuditCaseViewSet, basename="audit-case")
+router.register("audit/subjects", auditor_views.SubjectRightsViewSet, basename="audit-subject")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("referrals", views.ReferralViewSet, basename="referral")
 router.register("oversight/exceptions", views.ExceptionReviewViewSet, basename="exception")

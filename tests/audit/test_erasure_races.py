@@ -15,10 +15,10 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from coalition.api.problems import Conflict
-from coalition.audit.retention import purge_expired
-from coalition.audit.rights import subject_erase
 from referrals import services
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage
+from referrals.retention import purge_expired
+from referrals.rights import subject_erase
 from tests.conftest import Persona
 from tests.referrals.conftest import flow  # noqa: F401  (fixture)
 

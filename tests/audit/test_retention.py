@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from coalition.audit.models import AuditEntry
-from coalition.audit.retention import purge_expired
 from coalition.audit.selectors import verify_chain
 from coalition.models import IdempotencyRecord
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+from referrals.retention import purge_expired
 from tests.referrals.conftest import flow  # noqa: F401  (fixture)
 from tests.test_settings import assert_refused, production_env, run_python  # noqa: F401  (fixture)
 

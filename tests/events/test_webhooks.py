@@ -591,7 +591,7 @@ def test_an_endpoint_with_its_fill_in_flight_makes_its_next_delivery_wait(flow, 
 def test_retry_waits_are_spread_by_twenty_percent_either_way():
     import random
 
-    from coalition.taskqueue import jittered
+    from coalition.events.taskqueue import jittered
 
     rng = random.Random(12)
     waits = [jittered(timedelta(minutes=30), rng=rng).total_seconds() for _ in range(2000)]

@@ -23,7 +23,8 @@ from coalition.events.webhooks import sweep_due_deliveries
 from coalition.events.management.commands import run_worker
 from coalition.events.management.commands.run_worker import ResilientWorker
 from coalition.models import IdempotencyRecord
-from coalition.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
+from coalition.events.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
+from referrals import jobs as referral_jobs
 from tests.events.receivers import flow, serving  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,11 +42,11 @@ def overdue_events(referral_id=None):
 def test_overdue_fires_once_per_referral_and_deadline(flow, orgs):
     _case, referral = flow.sent_referral()  # urgent: acknowledge within 4 h, decide within 24 h
     now = timezone.now()
-    assert jobs.detect_overdue(now + timedelta(hours=3)) == 0
-    assert jobs.detect_overdue(now + timedelta(hours=5)) == 1
-    assert jobs.detect_overdue(now + timedelta(hours=6)) == 0
-    assert jobs.detect_overdue(now + timedelta(hours=25)) == 1
-    assert jobs.detect_overdue(now + timedelta(hours=48)) == 0
+    assert referral_jobs.detect_overdue(now + timedelta(hours=3)) == 0
+    assert referral_jobs.detect_overdue(now + timedelta(hours=5)) == 1
+    assert referral_jobs.detect_overdue(now + timedelta(hours=6)) == 0
+    assert referral_jobs.detect_overdue(now + timedelta(hours=25)) == 1
+    assert referral_jobs.detect_overdue(now + timedelta(hours=48)) == 0
 
     events = overdue_events(referral["id"])
     assert [e.data["deadline"] for e in events] == ["acknowledge", "decide"]
@@ -56,19 +57,19 @@ def test_overdue_fires_once_per_referral_and_deadline(flow, orgs):
 def test_a_referral_acknowledged_in_time_is_overdue_only_for_its_decision(flow):
     _case, referral = flow.sent_referral()
     flow.act(referral["id"], "acknowledge", "recipient_caseworker")
-    assert jobs.detect_overdue(timezone.now() + timedelta(hours=30)) == 1
+    assert referral_jobs.detect_overdue(timezone.now() + timedelta(hours=30)) == 1
     assert [e.data["deadline"] for e in overdue_events(referral["id"])] == ["decide"]
 
 
 def test_a_referral_decided_in_time_is_never_overdue(flow):
     _case, referral = flow.sent_referral()
     flow.act(referral["id"], "accept", "recipient_caseworker")
-    assert jobs.detect_overdue(timezone.now() + timedelta(days=10)) == 0
+    assert referral_jobs.detect_overdue(timezone.now() + timedelta(days=10)) == 0
 
 
 def test_the_overdue_event_reaches_the_feed_of_both_parties_only(flow, personas):
     flow.sent_referral()
-    jobs.detect_overdue(timezone.now() + timedelta(hours=5))
+    referral_jobs.detect_overdue(timezone.now() + timedelta(hours=5))
     for persona, count in (("caseworker", 1), ("recipient_caseworker", 1), ("outsider_caseworker", 0)):
         body = personas[persona].client.get("/api/v1/events/", {"limit": 500}).json()
         assert [e["type"] for e in body["results"]].count("referral.overdue") == count, persona
@@ -86,10 +87,14 @@ def no_purge(monkeypatch):
 def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 60
     now = timezone.now()
-    every_sweep = ["recover_abandoned_tasks", "sweep_deliveries", "sweep_mails"]
-    assert jobs.run_due_jobs(now) == ["detect_overdue", *every_sweep, "expire_idempotency_keys"]
+    # In registration order: the events app's own jobs, then mail's sweep, then the referrals' jobs.
+    assert jobs.run_due_jobs(now) == [
+        "recover_abandoned_tasks", "sweep_deliveries", "expire_idempotency_keys", "sweep_mails", "detect_overdue"
+    ]
     assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
-    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == ["detect_overdue", *every_sweep]
+    assert jobs.run_due_jobs(now + timedelta(minutes=2)) == [
+        "recover_abandoned_tasks", "sweep_deliveries", "sweep_mails", "detect_overdue"
+    ]
     assert PeriodicJob.objects.get(name="detect_overdue").last_run_at == now + timedelta(minutes=2)
 
 
@@ -265,7 +270,7 @@ class TestWithRealProcessesOnPostgreSQL:
         def detect():
             try:
                 barrier.wait()
-                fired.append(jobs.detect_overdue(later))
+                fired.append(referral_jobs.detect_overdue(later))
             finally:
                 connections.close_all()
 

@@ -2,7 +2,7 @@
 
 The database is read with raw SQL, under the ORM, to see what an attacker with a copy of
 it (or of a backup) would see. Keys are changed with ``override_settings``:
-``coalition.crypto`` caches one MultiFernet per tuple of keys, so each setting takes
+``coalition.core.crypto`` caches one MultiFernet per tuple of keys, so each setting takes
 effect at once.
 """
 
@@ -19,8 +19,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from coalition import crypto
-from coalition.crypto import EncryptedTextField
+from coalition.core import crypto
+from coalition.core.crypto import EncryptedTextField
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
 
 from .conftest import CHILD

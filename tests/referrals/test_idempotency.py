@@ -14,13 +14,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coalition.api.idempotency import _digest
 from coalition.audit.models import AuditEntry
-from coalition.audit.retention import purge_expired
 from coalition.events.models import WebhookEndpoint
 from coalition.models import IdempotencyRecord
 from partners.choices import Role
 from partners.models import ApiKey
 from referrals import services
 from referrals.models import Case, Consent, Referral, ReferralMessage
+from referrals.retention import purge_expired
 from tests.conftest import Persona, approved_api_key, make_user
 
 from .conftest import CHILD

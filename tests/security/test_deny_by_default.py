@@ -19,7 +19,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from partners.policy import ActionPolicy, Rule
+from coalition.api.permissions import ActionPolicy
+from coalition.core.access import Rule
 from tests.conftest import SchemaCheckedClient
 
 # Every method a client can send; anonymous callers must get 401 on all of them.

@@ -5,8 +5,6 @@ from . import views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("audit/entries", views.AuditEntryViewSet, basename="audit-entry")
-router.register("audit/cases", views.AuditCaseViewSet, basename="audit-case")
-router.register("audit/subjects", views.SubjectRightsViewSet, basename="audit-subject")
 
 urlpatterns = [
     path("audit/verify/", views.AuditVerifyView.as_view(), name="audit-verify"),

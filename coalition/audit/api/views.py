@@ -1,23 +1,21 @@
-"""The auditor's API: search and verify the trail, legal holds, subject access and erasure.
+"""The auditor's API on the trail: search it and verify it.
 
 Auditors only (a person with the auditor role, never an API key). Reading the trail
 is itself audited (``audit.search``, ``audit.verify``), so the trail shows who looked
-at whom; the export and erasure are audited by their services.
+at whom. Legal holds, subject access and erasure act on cases: they are the
+auditor's case API in ``referrals.api.auditor_views``.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
-from partners.choices import Role
-from partners.policy import allow
-from referrals.models import Case
+from coalition.core.access import Role, allow
 
-from .. import retention, rights, selectors
+from .. import selectors
 from ..filters import AuditEntryFilter
 from ..models import AuditEntry
 from ..services import record
@@ -69,53 +67,3 @@ class AuditVerifyView(CoalitionAPIView):
             detail={"intact": verdict.intact, "entries": verdict.entries, "first_broken_seq": verdict.first_broken_seq},
         )
         return Response(body)
-
-
-class AuditCaseViewSet(ScopedViewSet):
-    """A case's retention: its status, legal hold and when the purge is due. No identity here."""
-
-    selector = staticmethod(selectors.cases_for_auditor)
-    queryset_model = Case
-    serializer_class = s.RetentionStatusSerializer
-    policy = {"retrieve": AUDITOR, "hold": AUDITOR, "release": AUDITOR}
-    problem_statuses = {"hold": [409], "release": [409]}
-
-    @extend_schema(responses={200: s.RetentionStatusSerializer})
-    def retrieve(self, request, pk=None):
-        return Response(s.RetentionStatusSerializer(self.get_object()).data)
-
-    @extend_schema(request=s.LegalHoldSerializer, responses={200: s.RetentionStatusSerializer})
-    @action(detail=True, methods=["post"])
-    def hold(self, request, pk=None):
-        data = s.LegalHoldSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = retention.legal_hold_set(actor=request.user, case=self.get_object(), reason=data.validated_data["reason"])
-        return Response(s.RetentionStatusSerializer(case).data)
-
-    @extend_schema(request=None, responses={200: s.RetentionStatusSerializer})
-    @action(detail=True, methods=["post"])
-    def release(self, request, pk=None):
-        case = retention.legal_hold_release(actor=request.user, case=self.get_object())
-        return Response(s.RetentionStatusSerializer(case).data)
-
-
-class SubjectRightsViewSet(ScopedViewSet):
-    """The young person's rights, exercised by the auditor: access (export) and erasure, both audited."""
-
-    selector = staticmethod(selectors.cases_for_auditor)
-    queryset_model = Case
-    serializer_class = s.SubjectExportSerializer
-    policy = {"export": AUDITOR, "erase": AUDITOR}
-    problem_statuses = {"erase": [409]}
-
-    @extend_schema(responses={200: s.SubjectExportSerializer})
-    @action(detail=True, methods=["get"])
-    def export(self, request, pk=None):
-        export = rights.subject_export(actor=request.user, case=self.get_object())
-        return Response(s.SubjectExportSerializer(export).data)
-
-    @extend_schema(request=None, responses={200: s.RetentionStatusSerializer})
-    @action(detail=True, methods=["post"])
-    def erase(self, request, pk=None):
-        case = rights.subject_erase(actor=request.user, case=self.get_object())
-        return Response(s.RetentionStatusSerializer(case).data)

@@ -10,8 +10,7 @@ from rest_framework.response import Response
 
 from coalition.api.pagination import CursorPagination
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
-from partners.choices import ApiKeyScope, Role
-from partners.policy import allow
+from coalition.core.access import ApiKeyScope, Role, allow
 
 from .. import selectors, services
 from ..models import WebhookEndpoint

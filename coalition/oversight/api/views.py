@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
-from coalition.replica import figures_reads
+from coalition.oversight.replica import figures_reads
 from partners.choices import Role
 from partners.policy import allow
 from referrals.models import Case, Involvement, Referral

@@ -7,6 +7,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.choices import Language, OrganisationKind, Phenomenon, Role
+from partners.demo import run_demo_seeders
 from partners.models import Organisation, User
 
 P = Phenomenon
@@ -103,11 +104,8 @@ class Command(BaseCommand):
                     mfa = "TOTP (enrolled earlier)"
             rows.append((username, slug, ",".join(user.roles), mfa, "new" if created else "existing"))
 
-        from referrals.demo import seed_demo_cases
-
-        cases = seed_demo_cases()
-        if cases:
-            self.stdout.write(f"Created {len(cases)} fictional demo cases with referrals in every state.")
+        for line in run_demo_seeders():  # the demo cases and whatever else other apps add
+            self.stdout.write(line)
         self.stdout.write("Demo coalition ready. Logins (password as given; existing users keep theirs):")
         self.stdout.write(f"  {'username':28} {'organisation':15} {'roles':14} {'second factor':24} ")
         for username, slug, roles, mfa, state in rows:

@@ -9,7 +9,7 @@ transaction, and can be run again safely.
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from coalition.crypto import EncryptedTextField
+from coalition.core.crypto import EncryptedTextField
 from referrals.models import LegalBasisException, Referral, ReferralMessage, Subject
 
 MODELS = (Subject, Referral, LegalBasisException, ReferralMessage)

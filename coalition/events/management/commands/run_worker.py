@@ -23,7 +23,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
 from coalition.events.jobs import run_due_jobs
-from coalition.taskqueue import DATABASE_ERRORS, backoff, recover_abandoned_tasks
+from coalition.events.taskqueue import DATABASE_ERRORS, backoff, recover_abandoned_tasks
 
 logger = logging.getLogger("coalition.events.worker")
 

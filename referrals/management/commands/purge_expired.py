@@ -1,6 +1,7 @@
 """Purge identity and free text of cases closed longer than RETENTION_DAYS (not on legal hold).
 
-Run daily (the worker calls it); safe to run again. Prints a count, never personal data.
+The worker runs the same purge daily as a periodic job (``referrals.jobs``); this command
+runs it by hand. Safe to run again. Prints a count, never personal data.
 """
 
 import uuid
@@ -8,8 +9,8 @@ import uuid
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from coalition.audit.retention import purge_expired
-from coalition.context import bound_request_id, current_request_id
+from coalition.core.context import bound_request_id, current_request_id
+from referrals.retention import purge_expired
 
 
 class Command(BaseCommand):

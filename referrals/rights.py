@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import Conflict
+from coalition.audit.models import AuditEntry
+from coalition.audit.services import record
 from coalition.events.services import emit
 from partners.models import Organisation
-from referrals.choices import CaseStatus
-from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral, Subject
 
-from .models import AuditEntry
+from .choices import CaseStatus
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, Subject
 from .retention import erase_personal_data, organisations_that_held
-from .services import record
 
 
 @dataclass

@@ -22,14 +22,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.api.problems import Conflict
 from coalition.api.idempotency import expire_idempotency_records, forget_case
-from referrals.choices import CaseStatus
-from referrals.models import Case, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
-
+from coalition.api.problems import Conflict
+from coalition.audit.services import record
 from coalition.events.services import emit
 
-from .services import record
+from .choices import CaseStatus
+from .models import Case, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
 
 def _locked(case: Case) -> Case:

@@ -33,6 +33,8 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceE
 RETRY_JITTER = 0.2
 _random = random.Random()
 
+# The marker written into abandoned task rows. Not a class path to import: it keeps the value
+# rows already carry from before this module moved into coalition.events.
 ABANDONED = "coalition.taskqueue.TaskAbandoned"
 
 
