@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.choices import OrganisationKind, Role
 from partners.models import Organisation, User
+from referrals.models import Case
 from tests.conftest import SchemaCheckedClient
 
 DEMO_PASSWORD = "demo-password-for-the-tests-2026"
@@ -111,6 +112,14 @@ def test_running_the_seed_twice_creates_nothing_and_keeps_passwords(seeded):
     assert dict(User.objects.values_list("username", "password")) == hashes
     assert User.objects.get(username="hotline-be-caseworker").check_password(DEMO_PASSWORD)
     assert "existing" in output and " new" not in output
+
+
+def test_the_seed_adds_the_demo_cases_of_referrals_once(seeded):
+    """partners' command runs the seeder referrals registered, without importing referrals."""
+    assert "Created 4 fictional demo cases" in seeded
+    assert Case.objects.count() == 4
+    assert "demo cases" not in seed(password=DEMO_PASSWORD)
+    assert Case.objects.count() == 4
 
 
 def test_the_output_lists_every_login_but_never_the_password(seeded):

@@ -343,6 +343,22 @@ def test_an_in_memory_sqlite_database_keeps_the_defaults(production_env):
     assert (loaded["options"], loaded["journal"], loaded["transaction_mode"]) == ({}, "memory", None)
 
 
+BENCH_ROUTE = """
+import django
+django.setup()
+from django.urls import NoReverseMatch, reverse
+try:
+    print(reverse("bench-floor"))
+except NoReverseMatch:
+    print("not mounted")
+"""
+
+
+def test_the_benchmark_routes_are_mounted_only_with_coalition_bench(production_env):
+    assert run_python(production_env, BENCH_ROUTE).stdout.strip() == "not mounted"
+    assert run_python(production_env | {"COALITION_BENCH": "true"}, BENCH_ROUTE).stdout.strip() == "/api/v1/bench/floor/"
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "check_id"),
     [

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, connections
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
@@ -25,6 +26,7 @@ from coalition.events.management.commands.run_worker import ResilientWorker
 from coalition.models import IdempotencyRecord
 from coalition.events.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
 from referrals import jobs as referral_jobs
+from referrals import retention
 from tests.events.receivers import flow, serving  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +82,7 @@ def test_the_overdue_event_reaches_the_feed_of_both_parties_only(flow, personas)
 
 @pytest.fixture
 def no_purge(monkeypatch):
-    """The retention purge is another part's command: keep it out of these tests."""
+    """The retention purge (a job of referrals) has its own tests (tests/audit/test_retention.py)."""
     monkeypatch.setattr(jobs, "JOBS", tuple(job for job in jobs.JOBS if job.name != "purge_expired"))
 
 
@@ -217,6 +219,23 @@ def test_a_task_left_running_by_a_killed_worker_is_failed_and_its_delivery_swept
     assert sweep_due_deliveries() == 2
     requeued = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
     assert sorted(t.args_kwargs["args"][0] for t in requeued) == sorted([str(abandoned.pk), str(mine.pk)])
+
+
+def test_the_referrals_register_overdue_detection_and_the_daily_purge():
+    """The events layer runs them without importing referrals: the app registers them from ready()."""
+    registered = {job.name: job for job in jobs.JOBS}
+    assert registered["detect_overdue"].run is referral_jobs.detect_overdue
+    assert registered["purge_expired"].run is retention.purge_expired
+    assert registered["purge_expired"].every() == timedelta(days=1)
+
+
+def test_registering_a_job_again_changes_nothing_but_a_second_job_under_its_name_is_refused(monkeypatch):
+    monkeypatch.setattr(jobs, "JOBS", list(jobs.JOBS))
+    count = len(jobs.JOBS)
+    jobs.register_job("detect_overdue", every=lambda: timedelta(minutes=1), run=referral_jobs.detect_overdue)
+    assert len(jobs.JOBS) == count
+    with pytest.raises(ImproperlyConfigured):
+        jobs.register_job("detect_overdue", every=lambda: timedelta(minutes=1), run=lambda: None)
 
 
 def test_recovering_abandoned_tasks_is_a_periodic_job_run_before_the_sweeps():
