@@ -3,7 +3,7 @@
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -194,7 +194,8 @@ class Invitation(models.Model):
     roles = models.JSONField(default=list)
     language = models.CharField(max_length=8, default="en")
     invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # NULL until the invitation is mailed: many unsent invitations may coexist, many "" would break unique.
+    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

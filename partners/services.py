@@ -14,8 +14,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -143,7 +142,7 @@ def digest_token(raw: str) -> str:
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _check_username_free(username: str, *, invitation: Invitation | None = None) -> None:
@@ -596,7 +595,10 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
         raise Conflict(_("This request has already been decided."))
     if not may_decide(actor, approval):
         raise BusinessRuleViolation(
-            _("A second person must decide: not the requester, not who invited the requester, and an org admin of the organisation where it has another one.")
+            _(
+                "A second person must decide: not the requester, not who invited the requester, and an org admin of "
+                "the organisation where it has another one."
+            )
         )
     now = timezone.now()
     approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED

@@ -265,7 +265,7 @@ def referral_figures(
     def figure(index: int, values: dict[str, str]) -> Figure:
         return Figure(values=values, count=None if hidden[index] else counts[index], suppressed=hidden[index])
 
-    cells = [figure(i, dict(zip(group_by, keys[i]))) for i in cell_indexes]
+    cells = [figure(i, dict(zip(group_by, keys[i], strict=True))) for i in cell_indexes]
     margins = {
         dimension: [figure(margin_index[(dimension, v)], {dimension: v}) for v in values]
         for dimension, values in margins_keys.items()

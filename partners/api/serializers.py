@@ -5,7 +5,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..choices import ApiKeyScope, Country, Language, OrganisationKind, Phenomenon, Role
+from ..choices import ApiKeyScope, Country, Language, Phenomenon, Role
 from ..models import AccessApproval, ApiKey, Invitation, InvitationStatus, Organisation, User
 
 REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")

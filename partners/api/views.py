@@ -51,7 +51,10 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @extend_schema(
         request=s.OrganisationCoordinationSerializer,
         responses={200: s.OrganisationSerializer},
-        description=str(_("Org admins change their own organisation's profile; coordinators may also change kind, country and agreement date.")),
+        description=str(_(
+            "Org admins change their own organisation's profile; coordinators may also change kind, country and "
+            "agreement date."
+        )),
     )
     def partial_update(self, request, pk=None):
         organisation = self.get_object()
@@ -120,7 +123,10 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     @extend_schema(
         request=s.UserUpdateSerializer,
         responses={200: s.UserSerializer},
-        description=str(_("Granting the caseworker role waits for a second person's approval (see /approvals/); the other changes apply at once. Nobody changes their own roles.")),
+        description=str(_(
+            "Granting the caseworker role waits for a second person's approval (see /approvals/); the other changes "
+            "apply at once. Nobody changes their own roles."
+        )),
     )
     def partial_update(self, request, pk=None):
         user = self.get_object()
@@ -164,7 +170,10 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @extend_schema(
         request=s.InvitationCreateSerializer,
         responses={201: s.InvitationSerializer},
-        description=str(_("Invite a person to your organisation. The one-time link goes only to their address; with the caseworker role it is sent once a second person approves.")),
+        description=str(_(
+            "Invite a person to your organisation. The one-time link goes only to their address; with the caseworker "
+            "role it is sent once a second person approves."
+        )),
     )
     def create(self, request):
         data = s.InvitationCreateSerializer(data=request.data)
@@ -233,7 +242,10 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     @extend_schema(
         request=s.ApiKeyCreateSerializer,
         responses={201: s.ApiKeyCreatedSerializer},
-        description=str(_("The key is shown once, here. A key with a referrals scope works only once a second person approves it (see /approvals/).")),
+        description=str(_(
+            "The key is shown once, here. A key with a referrals scope works only once a second person approves it "
+            "(see /approvals/)."
+        )),
     )
     def create(self, request):
         data = s.ApiKeyCreateSerializer(data=request.data)
