@@ -1,6 +1,7 @@
 """Partners: coalition member organisations, their users, API keys and logins."""
 
 import uuid
+from typing import ClassVar, Self
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator
@@ -76,7 +77,10 @@ class User(AbstractUser):
     )
 
     REQUIRED_FIELDS = ["email"]
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
+    # Set per request by CoalitionJWTAuthentication from the access token, never stored.
+    login_session_id: str
+    mfa_enrolment_only: bool
 
     class Meta:
         ordering = ["username"]
@@ -97,6 +101,11 @@ class User(AbstractUser):
     def is_partner_system(self) -> bool:
         """A person, never a partner system (``coalition.core.actors.Actor``)."""
         return False
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """API key scopes: a person has none, their roles decide (``coalition.core.actors.Actor``)."""
+        return frozenset()
 
     @property
     def requires_mfa(self) -> bool:

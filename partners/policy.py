@@ -39,7 +39,7 @@ def is_partner_system(actor: Actor) -> bool:
     return actor.is_partner_system
 
 
-def actor_satisfies(actor, rule: Rule) -> bool:
+def actor_satisfies(actor: Actor, rule: Rule) -> bool:
     if is_partner_system(actor):
         return rule.scope is not None and (rule.scope == ANY_SCOPE or rule.scope in actor.scopes)
     if getattr(actor, "mfa_enrolment_only", False) and not rule.during_mfa_enrolment:

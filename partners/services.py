@@ -147,9 +147,9 @@ def _fmt(moment: datetime) -> str:
 
 def _check_username_free(username: str, *, invitation: Invitation | None = None) -> None:
     taken = User.objects.filter(username__iexact=username).exists()
-    live = Invitation.objects.filter(
-        username__iexact=username, accepted_at__isnull=True, revoked_at__isnull=True
-    ).exclude(pk=getattr(invitation, "pk", None))
+    live = Invitation.objects.filter(username__iexact=username, accepted_at__isnull=True, revoked_at__isnull=True)
+    if invitation is not None:
+        live = live.exclude(pk=invitation.pk)
     live = live.filter(Q(awaiting_approval=True) | Q(expires_at__gt=timezone.now()))
     if taken or live.exists():
         raise ValidationError({"username": [_("This username is taken.")]})
@@ -606,7 +606,7 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
     approval.save(update_fields=["status", "decided_by", "decided_at"])
     context: dict[str, Any] = {"kind": approval.kind, "approved": approve}
     if approval.kind == ApprovalKind.API_KEY_SCOPE:
-        key = ApiKey.objects.select_for_update().get(pk=approval.api_key_id)
+        key = ApiKey.objects.select_for_update().get(pk=approval.api_key_id)  # type: ignore[misc]  # set for this kind
         context["name"] = key.name
         if approve:
             key.awaiting_approval = False
@@ -625,7 +625,9 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
                 invitation.revoked_at = now
                 invitation.save(update_fields=["revoked_at"])
     else:
-        user = User.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=approval.user_id)
+        user = User.objects.select_for_update(of=("self",)).select_related("organisation").get(
+            pk=approval.user_id  # type: ignore[misc]  # set for this kind
+        )
         context["username"] = user.username
         if approve:
             roles = validate_roles_for(user.organisation, approval.roles)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from coalition.core.actors import Actor
 from partners.choices import Role
 from partners.policy import is_partner_system
 
@@ -60,17 +61,17 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
     return ChainVerdict(True, count)
 
 
-def is_auditor(actor) -> bool:
+def is_auditor(actor: Actor) -> bool:
     """A person holding the auditor role; never an API key, whatever its scopes."""
     return not is_partner_system(actor) and actor.has_role(Role.AUDITOR)
 
 
-def audit_entries_visible_to(actor) -> QuerySet[AuditEntry]:
+def audit_entries_visible_to(actor: Actor) -> QuerySet[AuditEntry]:
     """The whole trail for the auditor; nothing for anyone else."""
     return AuditEntry.objects.all() if is_auditor(actor) else AuditEntry.objects.none()
 
 
-def cases_for_auditor(actor):
+def cases_for_auditor(actor: Actor):
     """Every case, for legal holds and subject rights; nothing for anyone else.
 
     The auditor reaches identity only through the subject-access export (DESIGN §3).

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from coalition.api.throttling import LoginThrottle
-from coalition.api.views import CoalitionAPIView, ScopedViewSet
+from coalition.api.views import CoalitionAPIView, ScopedViewSet, actor_of
 
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
@@ -37,7 +37,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     }
 
     def _update_serializer_class(self):
-        if self.request.user.has_role(Role.COORDINATOR):
+        if actor_of(self.request).has_role(Role.COORDINATOR):
             return s.OrganisationCoordinationSerializer
         return s.OrganisationProfileSerializer
 
@@ -60,7 +60,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         organisation = self.get_object()
         actor = request.user
         if not actor.has_role(Role.COORDINATOR) and organisation.pk != actor.organisation.pk:
-            self.permission_denied(request, message=_("Only your own organisation's profile can be changed."))
+            self.permission_denied(request, message=str(_("Only your own organisation's profile can be changed.")))
         serializer_class = self._update_serializer_class()
         if serializer_class is not s.OrganisationCoordinationSerializer:
             # The documented body is the coordinator's: an org admin's may carry its other fields,
