@@ -9,7 +9,7 @@ DEMO_PASSWORD ?= demo-password-2026
 DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXP
 export DEMO_PASSWORD DEMO_TOTP_SECRET
 
-.PHONY: run test test-sqlite install lock schema messages clean bench bench-small
+.PHONY: run test test-sqlite lint install lock schema messages clean bench bench-small
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP)
 
 test-sqlite: $(STAMP)
 	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest
+
+## Static checks: the layers' import contracts, ruff and mypy (configured in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	DEBUG=true $(VENV)/bin/mypy
 
 ## Regenerate the committed OpenAPI schema after changing the API
 schema: $(STAMP)

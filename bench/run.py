@@ -212,6 +212,17 @@ def _query_counts(base_url: str, token: str, path: str) -> dict:
     return counts
 
 
+def _wait_until_healthy(base_url: str) -> None:
+    """Wait for gunicorn to answer /healthz (about 20 s at most)."""
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz.")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="50 orgs, 500 users, 9,000 cases, 30,000 referrals")
@@ -283,14 +294,7 @@ def main(argv=None) -> int:
     )
     rows, notes = [], []
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn did not answer /healthz.")
+        _wait_until_healthy(base_url)
         workers = _children(server.pid)
         print(f"gunicorn pid {server.pid}, workers {workers}, {base_url}; {duration:g} s per endpoint at "
               f"concurrency {args.concurrency}", flush=True)

@@ -489,7 +489,7 @@ class Writer:
                     copy.write(text)
             else:
                 convert = _sqlite_converters(model, FIELDS[model])
-                rows = [tuple(None if value == NULL else conv(value) for conv, value in zip(convert, line.split("\t")))
+                rows = [tuple(None if value == NULL else conv(value) for conv, value in zip(convert, line.split("\t"), strict=True))
                         for line in text.splitlines()]
                 marks = ", ".join(["%s"] * len(convert))
                 self.cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', rows)
@@ -624,17 +624,22 @@ def _print(message: str) -> None:
     print(message, flush=True)
 
 
+def _check_can_seed(sizes: Sizes) -> None:
+    """The sizes make a coherent dataset and the database is empty (the seeder never mixes)."""
+    if sizes.organisations < 3 or sizes.users < sizes.organisations + 1 or sizes.referrals < sizes.cases:
+        raise ValueError("Need at least 3 organisations, more users than organisations and a referral per case.")
+    for model in [Organisation, *BULK_MODELS]:
+        if model.objects.exists():
+            raise ValueError(f"The seeder fills an empty database, and {model._meta.db_table} holds rows.")
+
+
 def seed(sizes: Sizes, *, progress=_print, parallel: bool | None = None) -> dict:
     """Fill an empty (migrated) database with the dataset; returns row counts.
 
     ``parallel`` (default: on PostgreSQL, with a second core and more than one chunk)
     builds the rows in a forked process while this one copies them in.
     """
-    if sizes.organisations < 3 or sizes.users < sizes.organisations + 1 or sizes.referrals < sizes.cases:
-        raise ValueError("Need at least 3 organisations, more users than organisations and a referral per case.")
-    for model in [Organisation, *BULK_MODELS]:
-        if model.objects.exists():
-            raise ValueError(f"The seeder fills an empty database, and {model._meta.db_table} holds rows.")
+    _check_can_seed(sizes)
     postgres = connection.vendor == "postgresql"
     if parallel is None:
         parallel = postgres and multiprocessing.cpu_count() > 1 and sizes.cases > CHUNK_CASES

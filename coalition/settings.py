@@ -9,6 +9,7 @@ values are used so that ``make run`` works on a fresh machine.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from cryptography.fernet import Fernet
@@ -303,7 +304,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Coalition referral network
 # Schema and docs are public only when asked (default: in debug); otherwise they
 # need an authenticated caller like every other route.
 PUBLIC_API_DOCS = env.bool("PUBLIC_API_DOCS", default=DEBUG)
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Coalition referral network API",
     "DESCRIPTION": (
         "Consented, minimal-data referrals between child-protection organisations. "

@@ -18,7 +18,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from coalition.audit.services import record
 
 from .choices import MembershipStatus
-from .models import ApiKey, LoginSession, Organisation
+from .models import ApiKey, LoginSession, Organisation, User
 
 API_KEY_KEYWORD = "Api-Key"
 API_KEY_TOKEN_PREFIX = "crn"
@@ -43,7 +43,7 @@ class CoalitionJWTAuthentication(JWTAuthentication):
             )
         except (KeyError, ValueError, TypeError, LoginSession.DoesNotExist, DjangoValidationError):
             # A signed token whose sid is no UUID (or sub no id) is a 401, not a 500 (issue #12).
-            raise InvalidToken(_("Token is not valid.")) from None
+            raise InvalidToken(str(_("Token is not valid."))) from None
         user = session.user
         if (
             not session.is_live()
@@ -51,7 +51,7 @@ class CoalitionJWTAuthentication(JWTAuthentication):
             or validated_token.get("ver") != user.token_version
             or user.organisation.membership_status == MembershipStatus.LEFT
         ):
-            raise InvalidToken(_("Token is not valid."))
+            raise InvalidToken(str(_("Token is not valid.")))
         return user
 
     def authenticate(self, request):
@@ -59,6 +59,7 @@ class CoalitionJWTAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
+        assert isinstance(user, User)  # get_user above finds people only
         user.login_session_id = token["sid"]
         user.mfa_enrolment_only = bool(token.get("mfa_enrolment"))
         return user, token

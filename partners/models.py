@@ -1,9 +1,10 @@
 """Partners: coalition member organisations, their users, API keys and logins."""
 
 import uuid
+from typing import ClassVar, Self
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -76,7 +77,10 @@ class User(AbstractUser):
     )
 
     REQUIRED_FIELDS = ["email"]
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
+    # Set per request by CoalitionJWTAuthentication from the access token, never stored.
+    login_session_id: str
+    mfa_enrolment_only: bool
 
     class Meta:
         ordering = ["username"]
@@ -97,6 +101,11 @@ class User(AbstractUser):
     def is_partner_system(self) -> bool:
         """A person, never a partner system (``coalition.core.actors.Actor``)."""
         return False
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """API key scopes: a person has none, their roles decide (``coalition.core.actors.Actor``)."""
+        return frozenset()
 
     @property
     def requires_mfa(self) -> bool:
@@ -194,7 +203,8 @@ class Invitation(models.Model):
     roles = models.JSONField(default=list)
     language = models.CharField(max_length=8, default="en")
     invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # NULL until the invitation is mailed: many unsent invitations may coexist, many "" would break unique.
+    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -3,27 +3,29 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from coalition.core.actors import Actor
+
 from .choices import Role
 from .models import AccessApproval, ApiKey, Invitation, Organisation, User
 
 
-def organisations_visible_to(actor) -> QuerySet[Organisation]:
+def organisations_visible_to(actor: Actor) -> QuerySet[Organisation]:
     """The directory: every member, whatever its status, is listed to every member."""
     return Organisation.objects.all()
 
 
-def users_visible_to(actor) -> QuerySet[User]:
+def users_visible_to(actor: Actor) -> QuerySet[User]:
     """People of the actor's own organisation only."""
     confirmed_device = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
     return User.objects.filter(organisation_id=actor.organisation.pk).annotate(mfa_enrolled=Exists(confirmed_device))
 
 
-def api_keys_visible_to(actor) -> QuerySet[ApiKey]:
+def api_keys_visible_to(actor: Actor) -> QuerySet[ApiKey]:
     """API keys of the actor's own organisation only."""
     return ApiKey.objects.filter(organisation_id=actor.organisation.pk).select_related("created_by")
 
 
-def invitations_visible_to(actor) -> QuerySet[Invitation]:
+def invitations_visible_to(actor: Actor) -> QuerySet[Invitation]:
     """Org admins: their own organisation's invitations; coordinators: the ones they sent."""
     scope = Q(invited_by_id=actor.pk) if actor.has_role(Role.COORDINATOR) else Q(pk__in=[])
     if actor.has_role(Role.ORG_ADMIN):
@@ -31,7 +33,7 @@ def invitations_visible_to(actor) -> QuerySet[Invitation]:
     return Invitation.objects.filter(scope).select_related("organisation")
 
 
-def approvals_visible_to(actor) -> QuerySet[AccessApproval]:
+def approvals_visible_to(actor: Actor) -> QuerySet[AccessApproval]:
     """Requests waiting for (or decided by) a second person, as the actor may see them.
 
     Org admins see their own organisation's; coordinators those of organisations

@@ -14,8 +14,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -143,14 +142,14 @@ def digest_token(raw: str) -> str:
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _check_username_free(username: str, *, invitation: Invitation | None = None) -> None:
     taken = User.objects.filter(username__iexact=username).exists()
-    live = Invitation.objects.filter(
-        username__iexact=username, accepted_at__isnull=True, revoked_at__isnull=True
-    ).exclude(pk=getattr(invitation, "pk", None))
+    live = Invitation.objects.filter(username__iexact=username, accepted_at__isnull=True, revoked_at__isnull=True)
+    if invitation is not None:
+        live = live.exclude(pk=invitation.pk)
     live = live.filter(Q(awaiting_approval=True) | Q(expires_at__gt=timezone.now()))
     if taken or live.exists():
         raise ValidationError({"username": [_("This username is taken.")]})
@@ -596,7 +595,10 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
         raise Conflict(_("This request has already been decided."))
     if not may_decide(actor, approval):
         raise BusinessRuleViolation(
-            _("A second person must decide: not the requester, not who invited the requester, and an org admin of the organisation where it has another one.")
+            _(
+                "A second person must decide: not the requester, not who invited the requester, and an org admin of "
+                "the organisation where it has another one."
+            )
         )
     now = timezone.now()
     approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
@@ -604,7 +606,7 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
     approval.save(update_fields=["status", "decided_by", "decided_at"])
     context: dict[str, Any] = {"kind": approval.kind, "approved": approve}
     if approval.kind == ApprovalKind.API_KEY_SCOPE:
-        key = ApiKey.objects.select_for_update().get(pk=approval.api_key_id)
+        key = ApiKey.objects.select_for_update().get(pk=approval.api_key_id)  # type: ignore[misc]  # set for this kind
         context["name"] = key.name
         if approve:
             key.awaiting_approval = False
@@ -623,7 +625,9 @@ def approval_decide(*, actor: User, approval: AccessApproval, approve: bool) -> 
                 invitation.revoked_at = now
                 invitation.save(update_fields=["revoked_at"])
     else:
-        user = User.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=approval.user_id)
+        user = User.objects.select_for_update(of=("self",)).select_related("organisation").get(
+            pk=approval.user_id  # type: ignore[misc]  # set for this kind
+        )
         context["username"] = user.username
         if approve:
             roles = validate_roles_for(user.organisation, approval.roles)

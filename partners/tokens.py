@@ -157,10 +157,10 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
     revokes the whole login, newest tokens included.
     """
     try:
-        payload = token_backend.decode(raw_refresh, verify=True)
+        payload = token_backend.decode(raw_refresh, verify=True)  # type: ignore[arg-type]  # simplejwt's hint: it takes the text
     except TokenBackendError:
         raise InvalidToken() from None
-    if payload.get("token_type") != "refresh" or "sid" not in payload:
+    if payload.get("token_type") != "refresh" or "sid" not in payload or payload.get("sub") is None:
         raise InvalidToken()
 
     reused = False
@@ -169,7 +169,7 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
         session = (
             LoginSession.objects.select_for_update()
             .select_related("user__organisation")
-            .filter(id=payload["sid"], user_id=payload.get("sub"))
+            .filter(id=payload["sid"], user_id=payload["sub"])
             .first()
         )
         if session is None or not session.is_live():
@@ -183,7 +183,7 @@ def rotate_refresh(*, raw_refresh: str) -> TokenPair:
             if not user.is_active or payload.get("ver") != user.token_version:
                 raise InvalidToken()
             try:
-                RefreshToken(raw_refresh).blacklist()
+                RefreshToken(raw_refresh).blacklist()  # type: ignore[arg-type]  # simplejwt's hint: it takes the text
             except TokenError:
                 raise InvalidToken() from None
             refresh = _new_refresh(user=user, session=session, enrolment_only=bool(payload.get("mfa_enrolment")))
@@ -212,7 +212,8 @@ def _revoke_session(session: LoginSession, *, reason: str, now: datetime | None 
 
 def logout(*, user: User) -> None:
     """End the caller's login: its access and refresh tokens stop working at once."""
-    session = LoginSession.objects.filter(id=getattr(user, "login_session_id", None), user=user).first()
+    session_id = getattr(user, "login_session_id", None)
+    session = LoginSession.objects.filter(id=session_id, user=user).first() if session_id is not None else None
     if session is not None and session.revoked_at is None:
         with transaction.atomic():
             _revoke_session(session, reason="logout")

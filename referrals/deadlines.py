@@ -84,7 +84,10 @@ def _next_working_day(day: date, country: str) -> date:
 
 def add_span(start: datetime, spec: str, *, country: str) -> datetime:
     """The moment ``spec`` (``4h`` or ``2wd``) after ``start``, by the rule in the module docstring; in UTC."""
-    amount_text, unit = _SPEC.match(spec).groups()
+    match = _SPEC.match(spec)
+    if match is None:  # REFERRAL_DEADLINES is checked at start; a spec from elsewhere may be anything
+        raise ValueError(f"Not a deadline span: {spec!r}")
+    amount_text, unit = match.groups()
     amount = int(amount_text)
     if unit == "h":
         return start.astimezone(UTC) + timedelta(hours=amount)  # elapsed time, not wall-clock

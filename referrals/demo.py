@@ -17,7 +17,8 @@ CHILDREN = [
     {"given_name": "Amir", "family_name": "Imaginaire", "birth_year": 2009, "gender": "male", "language": "fr",
      "municipality": "Villefictive", "safe_contact": "Text first; he answers after 18:00."},
     {"given_name": "Sanne", "family_name": "Bedacht", "date_of_birth": date(2011, 9, 2), "gender": "female", "language": "nl",
-     "municipality": "Verzinstad", "safe_contact": "Via her aunt (see guardian contact).", "guardian_contact": "Aunt, fictional number 000 00 00 00"},
+     "municipality": "Verzinstad", "safe_contact": "Via her aunt (see guardian contact).",
+     "guardian_contact": "Aunt, fictional number 000 00 00 00"},
     {"given_name": "Noah", "family_name": "Inventé", "birth_year": 2008, "gender": "male", "language": "fr",
      "municipality": "Nullepart", "safe_contact": "Street workers meet him at the station on Tuesdays."},
 ]

@@ -57,6 +57,8 @@ class Case(models.Model):
     legal_hold_since = models.DateTimeField(null=True, blank=True)
     legal_hold_reason = models.CharField(max_length=30, choices=LegalHoldReason.choices, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # Set on a page of cases by the serializer: the subject this actor may see, if any.
+    shown_subject: "Subject | None"
 
     class Meta:
         ordering = ["-opened_at"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import BusinessRuleViolation
+from coalition.core.actors import Actor
 
 from .choices import ReferralKind
 
@@ -32,7 +33,7 @@ ALLOWED_WHILE_SUSPENDED = frozenset({"referral.withdraw", "consent.withdraw"})
 TRANSFERS_ONLY_WHILE_SUSPENDED = frozenset({"referral.create", "referral.update", "referral.send"})
 
 
-def reads_open_cases_only(actor) -> bool:
+def reads_open_cases_only(actor: Actor) -> bool:
     """True while the actor's organisation is suspended: it sees only the open cases it is involved in."""
     return not actor.organisation.is_active_member
 
@@ -46,7 +47,7 @@ def membership_allows(organisation, action: str, *, referral_kind: str | None = 
     return action in TRANSFERS_ONLY_WHILE_SUSPENDED and referral_kind == ReferralKind.TRANSFER
 
 
-def require_membership_allows(actor, action: str, *, referral_kind: str | None = None) -> None:
+def require_membership_allows(actor: Actor, action: str, *, referral_kind: str | None = None) -> None:
     """Refuse (422) what a suspended member may no longer do; see the module docstring."""
     if not membership_allows(actor.organisation, action, referral_kind=referral_kind):
         raise BusinessRuleViolation(

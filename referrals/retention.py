@@ -23,8 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.idempotency import expire_idempotency_records, forget_case
-from coalition.api.problems import Conflict
+from coalition.core.errors import Conflict
 from coalition.audit.services import record
+from coalition.core.actors import Actor
 from coalition.events.services import emit
 
 from .choices import CaseStatus
@@ -69,7 +70,7 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
 
 def purge_due_at(case: Case) -> datetime | None:
     """When the purge will remove this case's identity; None if it will not (open, on hold, done)."""
-    if case.status != CaseStatus.CLOSED or case.legal_hold or case.purged_at is not None:
+    if case.status != CaseStatus.CLOSED or case.closed_at is None or case.legal_hold or case.purged_at is not None:
         return None
     return case.closed_at + timedelta(days=settings.RETENTION_DAYS)
 
@@ -128,7 +129,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def legal_hold_set(*, actor, case: Case, reason: str) -> Case:
+def legal_hold_set(*, actor: Actor, case: Case, reason: str) -> Case:
     """The auditor puts a case on legal hold: neither the purge nor erasure touches it until released."""
     case = _locked(case)
     if case.purged_at is not None:
@@ -142,7 +143,7 @@ def legal_hold_set(*, actor, case: Case, reason: str) -> Case:
 
 
 @transaction.atomic
-def legal_hold_release(*, actor, case: Case) -> Case:
+def legal_hold_release(*, actor: Actor, case: Case) -> Case:
     """The auditor releases a legal hold; a case past retention is purged at the next run."""
     case = _locked(case)
     if not case.legal_hold:

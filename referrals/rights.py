@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.api.problems import Conflict
+from coalition.core.errors import Conflict
 from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
+from coalition.core.actors import Actor
 from coalition.events.services import emit
 from partners.models import Organisation
 
@@ -40,7 +41,7 @@ class SubjectExport:
 
 
 @transaction.atomic
-def subject_export(*, actor, case: Case) -> SubjectExport:
+def subject_export(*, actor: Actor, case: Case) -> SubjectExport:
     """Collect what the network holds about the subject of ``case``, and audit the export.
 
     The ``subject.export`` entry is written first, so the export lists itself among
@@ -75,7 +76,7 @@ def subject_export(*, actor, case: Case) -> SubjectExport:
 
 
 @transaction.atomic
-def subject_erase(*, actor, case: Case) -> Case:
+def subject_erase(*, actor: Actor, case: Case) -> Case:
     """The auditor erases a young person's identity and free text (GDPR art. 17).
 
     Refused (409) while a legal hold applies, while the case is open (its lead is

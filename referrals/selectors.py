@@ -25,6 +25,7 @@ from django.utils import timezone
 from coalition.audit.selectors import is_auditor
 from coalition.audit.services import record_many
 
+from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
 from partners.policy import is_partner_system
 
@@ -33,11 +34,11 @@ from .models import Case, Consent, Involvement, LegalBasisException, Referral, R
 from .policy import reads_open_cases_only
 
 
-def is_coordinator(actor) -> bool:
+def is_coordinator(actor: Actor) -> bool:
     return not is_partner_system(actor) and actor.has_role(Role.COORDINATOR)
 
 
-def acts_for_partner(actor) -> bool:
+def acts_for_partner(actor: Actor) -> bool:
     """A caseworker or a partner system: acts on its organisation's cases."""
     return is_partner_system(actor) or actor.has_role(Role.CASEWORKER)
 
@@ -46,7 +47,7 @@ def _active_involvement(org_id):
     return Involvement.objects.filter(case=OuterRef("pk"), organisation_id=org_id, ended_at__isnull=True)
 
 
-def cases_visible_to(actor) -> QuerySet[Case]:
+def cases_visible_to(actor: Actor) -> QuerySet[Case]:
     if is_coordinator(actor):
         return Case.objects.select_related("lead_organisation")
     if not acts_for_partner(actor):
@@ -67,14 +68,14 @@ def cases_visible_to(actor) -> QuerySet[Case]:
     )
 
 
-def may_read(actor) -> bool:
+def may_read(actor: Actor) -> bool:
     """A caseworker, or an API key holding ``referrals:read``: a write-only key reads nothing."""
     if is_partner_system(actor):
         return ApiKeyScope.REFERRALS_READ in actor.scopes
     return actor.has_role(Role.CASEWORKER)
 
 
-def involved_in(actor, case: Case) -> bool:
+def involved_in(actor: Actor, case: Case) -> bool:
     """The actor acts for a partner involved in the case now: the precondition of every write on it."""
     if not acts_for_partner(actor):
         return False
@@ -84,7 +85,7 @@ def involved_in(actor, case: Case) -> bool:
     return Involvement.objects.filter(case=case, organisation_id=actor.organisation.pk, ended_at__isnull=True).exists()
 
 
-def identity_visible(actor, case: Case) -> bool:
+def identity_visible(actor: Actor, case: Case) -> bool:
     """True only while the actor's organisation is involved in the case, and the actor may read.
 
     Never for coordinators; never for an API key without ``referrals:read``, not even in
@@ -93,7 +94,7 @@ def identity_visible(actor, case: Case) -> bool:
     return may_read(actor) and involved_in(actor, case)
 
 
-def subjects_shown_to(actor, cases: Iterable[Case]) -> dict[Any, Subject]:
+def subjects_shown_to(actor: Actor, cases: Iterable[Case]) -> dict[Any, Subject]:
     """The subjects of ``cases`` that ``actor`` is shown, keyed by case id; each one shown is audited.
 
     The one way identity leaves for display, whatever the front end or route: one
@@ -114,7 +115,7 @@ def subjects_shown_to(actor, cases: Iterable[Case]) -> dict[Any, Subject]:
     return shown
 
 
-def referrals_visible_to(actor) -> QuerySet[Referral]:
+def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
     """Referrals the actor may read: plain rows, cheap to page through.
 
     Whether the actor's organisation is involved in each referral's case (which
@@ -136,7 +137,7 @@ def referrals_visible_to(actor) -> QuerySet[Referral]:
     return visible
 
 
-def with_actor_involvement(actor, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+def with_actor_involvement(actor: Actor, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
     """Annotate ``actor_involved``: one index probe per row, for single-referral reads and writes."""
     if not acts_for_partner(actor):
         return queryset
@@ -145,7 +146,7 @@ def with_actor_involvement(actor, queryset: QuerySet[Referral]) -> QuerySet[Refe
     return queryset.annotate(actor_involved=Exists(involved))
 
 
-def mark_actor_involvement(actor, referrals: list[Referral]) -> None:
+def mark_actor_involvement(actor: Actor, referrals: list[Referral]) -> None:
     """Set ``actor_involved`` where free text depends on it, with one query on the page's cases.
 
     An ``EXISTS`` per row in the list query would be planned as a hash of all the
@@ -163,7 +164,8 @@ def mark_actor_involvement(actor, referrals: list[Referral]) -> None:
         ).values_list("case_id", flat=True)
     )
     for referral in unknown:
-        referral.actor_involved = referral.case_id in involved
+        # The attribute with_actor_involvement's annotation sets on a queryset's rows.
+        referral.actor_involved = referral.case_id in involved  # type: ignore[attr-defined]
 
 
 def _involvement_decides(org_id, referral: Referral) -> bool:
@@ -173,7 +175,7 @@ def _involvement_decides(org_id, referral: Referral) -> bool:
     )
 
 
-def triage_details_visible(actor, referral: Referral) -> bool:
+def triage_details_visible(actor: Actor, referral: Referral) -> bool:
     """Exact age, gender and language of a referral: for the partners that see it, never for coordinators.
 
     Combined, they can single out a child in a small region; a coordinator monitoring
@@ -182,12 +184,12 @@ def triage_details_visible(actor, referral: Referral) -> bool:
     return acts_for_partner(actor)
 
 
-def free_text_visible(actor, referral: Referral) -> bool:
+def free_text_visible(actor: Actor, referral: Referral) -> bool:
     """Reason and the other free text: for the two parties while it matters to them, if the actor may read."""
     return may_read(actor) and may_converse(actor, referral)
 
 
-def may_converse(actor, referral: Referral) -> bool:
+def may_converse(actor: Actor, referral: Referral) -> bool:
     """The organisations' rule of free text without the read scope: who may post a message on the referral."""
     if not acts_for_partner(actor):
         return False
@@ -210,7 +212,7 @@ def referral_filter_overdue(queryset: QuerySet[Referral], overdue: bool, now=Non
     return queryset.filter(condition) if overdue else queryset.exclude(condition)
 
 
-def consents_visible_to(actor, case: Case) -> QuerySet[Consent]:
+def consents_visible_to(actor: Actor, case: Case) -> QuerySet[Consent]:
     """Consents of a case the actor can see (coordinators: all cases, as metadata)."""
     return Consent.objects.filter(case=case)
 
@@ -219,13 +221,13 @@ def involvements_of(case: Case) -> QuerySet[Involvement]:
     return Involvement.objects.filter(case=case).select_related("organisation", "referral").order_by("started_at")
 
 
-def messages_visible_to(actor, referral: Referral) -> QuerySet[ReferralMessage]:
+def messages_visible_to(actor: Actor, referral: Referral) -> QuerySet[ReferralMessage]:
     if not free_text_visible(actor, referral):
         return ReferralMessage.objects.none()
     return ReferralMessage.objects.filter(referral=referral).select_related("organisation")
 
 
-def exceptions_for_review(actor) -> QuerySet[LegalBasisException]:
+def exceptions_for_review(actor: Actor) -> QuerySet[LegalBasisException]:
     if not is_coordinator(actor):
         return LegalBasisException.objects.none()
     return LegalBasisException.objects.select_related("organisation", "referral")

@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from coalition.api.problems import BusinessRuleViolation, Conflict, PreconditionFailed
 from coalition.audit.services import record
+from coalition.core.actors import Actor
 from coalition.events.services import emit
 from partners.choices import MembershipStatus, OrganisationKind
-from partners.models import Organisation
+from partners.models import Organisation, User
 
 from .choices import (
     PENDING_REFERRAL_STATUSES,
@@ -38,7 +39,7 @@ from .policy import require_membership_allows
 POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
 
 
-def _authorship(actor) -> dict[str, Any]:
+def _authorship(actor: Actor) -> dict[str, Any]:
     api_key = getattr(actor, "api_key", None)
     if api_key is not None:
         return {"created_by": None, "created_by_api_key": api_key}
@@ -138,7 +139,7 @@ def _withdraw_pending(referrals, now) -> int:
 
 
 @transaction.atomic
-def case_open(*, actor, subject: dict[str, Any], phenomena: list[str], region: str = "") -> Case:
+def case_open(*, actor: Actor, subject: dict[str, Any], phenomena: list[str], region: str = "") -> Case:
     """Open a case for a young person; the actor's organisation becomes its lead."""
     organisation = actor.organisation
     if organisation.kind == OrganisationKind.COORDINATOR:
@@ -166,7 +167,7 @@ def _subject_values(subject: dict[str, Any]) -> dict[str, str]:
 
 
 @transaction.atomic
-def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None, expected_version=None) -> Case:
+def case_update(*, actor: Actor, case: Case, phenomena=None, region=None, subject=None, expected_version=None) -> Case:
     """The lead changes the case's triage facts or the subject's details."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
@@ -192,7 +193,7 @@ def case_update(*, actor, case: Case, phenomena=None, region=None, subject=None,
 
 
 @transaction.atomic
-def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Case:
+def case_close(*, actor: Actor, case: Case, outcome: str, expected_version=None) -> Case:
     """The lead closes the case with an outcome; open referrals are withdrawn, supporters released."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
@@ -220,7 +221,7 @@ def case_close(*, actor, case: Case, outcome: str, expected_version=None) -> Cas
 
 
 @transaction.atomic
-def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
+def case_reopen(*, actor: Actor, case: Case, expected_version=None) -> Case:
     """The last lead reopens a closed case."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
@@ -246,7 +247,7 @@ def case_reopen(*, actor, case: Case, expected_version=None) -> Case:
 
 
 @transaction.atomic
-def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
+def consent_record(*, actor: Actor, case: Case, data: dict[str, Any]) -> Consent:
     """An involved organisation records consent for sharing."""
     case = _locked_case(case.pk)
     _require_involved(case, actor.organisation.pk)
@@ -261,7 +262,7 @@ def consent_record(*, actor, case: Case, data: dict[str, Any]) -> Consent:
 
 
 @transaction.atomic
-def consent_withdraw(*, actor, consent: Consent) -> Consent:
+def consent_withdraw(*, actor: Actor, consent: Consent) -> Consent:
     """Withdrawal blocks new referrals relying on the consent and withdraws the pending ones.
 
     Accepted referrals keep what they received: it was shared lawfully at the time.
@@ -329,7 +330,7 @@ def _require_recipient_open(recipient: Organisation) -> None:
 def _validate_draft(referral: Referral) -> None:
     if referral.recipient_id == referral.sender_id:
         raise BusinessRuleViolation(_("An organisation cannot refer to itself."))
-    if referral.consent_id and referral.consent.case_id != referral.case_id:
+    if referral.consent is not None and referral.consent.case_id != referral.case_id:
         raise BusinessRuleViolation(_("The consent belongs to another case."))
     if referral.consent_id and referral.legal_basis:
         raise BusinessRuleViolation(_("Give a consent or a legal basis, not both."))
@@ -345,7 +346,7 @@ def _validate_draft(referral: Referral) -> None:
 
 
 @transaction.atomic
-def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
+def referral_create(*, actor: Actor, case: Case, data: dict[str, Any]) -> Referral:
     """Draft a referral from the actor's organisation, which must be involved in the open case."""
     case = _locked_case(case.pk)
     if case.status != CaseStatus.OPEN:
@@ -360,7 +361,7 @@ def referral_create(*, actor, case: Case, data: dict[str, Any]) -> Referral:
 
 
 @transaction.atomic
-def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected_version=None) -> Referral:
+def referral_update(*, actor: Actor, referral: Referral, data: dict[str, Any], expected_version=None) -> Referral:
     """The sender changes a draft (its reason and justification are free text: refused once the case is erased)."""
     _require_not_erased(_locked_case(referral.case_id))
     referral = _locked_referral(referral.pk)
@@ -379,12 +380,12 @@ def referral_update(*, actor, referral: Referral, data: dict[str, Any], expected
     return referral
 
 
-def _require_sender(actor, referral: Referral) -> None:
+def _require_sender(actor: Actor, referral: Referral) -> None:
     if referral.sender_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the sending organisation can do this."))
 
 
-def _require_recipient(actor, referral: Referral) -> None:
+def _require_recipient(actor: Actor, referral: Referral) -> None:
     if referral.recipient_id != actor.organisation.pk:
         raise BusinessRuleViolation(_("Only the receiving organisation can do this."))
 
@@ -404,7 +405,7 @@ def _set_status(referral: Referral, status: str, now) -> None:
     referral.save()
 
 
-def _start_transition(actor, referral: Referral, expected_version, *, lock_case: bool = False) -> Referral:
+def _start_transition(actor: Actor, referral: Referral, expected_version, *, lock_case: bool = False) -> Referral:
     if lock_case:
         _locked_case(referral.case_id)
     referral = _locked_referral(referral.pk)
@@ -413,7 +414,7 @@ def _start_transition(actor, referral: Referral, expected_version, *, lock_case:
 
 
 @transaction.atomic
-def referral_send(*, actor, referral: Referral, expected_version=None) -> Referral:
+def referral_send(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
     """Send a draft: needs a legal basis and an open recipient; sets the deadlines."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_sender(actor, referral)
@@ -454,7 +455,7 @@ def referral_send(*, actor, referral: Referral, expected_version=None) -> Referr
 
 
 @transaction.atomic
-def referral_acknowledge(*, actor, referral: Referral, expected_version=None) -> Referral:
+def referral_acknowledge(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.acknowledge")
@@ -466,7 +467,7 @@ def referral_acknowledge(*, actor, referral: Referral, expected_version=None) ->
 
 
 @transaction.atomic
-def referral_accept(*, actor, referral: Referral, expected_version=None) -> Referral:
+def referral_accept(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
     """Accept: the recipient becomes involved; a transfer moves the lead, atomically.
 
     The case row is locked first, so of two transfers of one case only the
@@ -529,7 +530,7 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
 
 
 @transaction.atomic
-def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
+def referral_decline(*, actor: Actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
     """The recipient declines; the reason is free text, so the case is locked and must not be erased."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_not_erased(referral.case)
@@ -545,7 +546,7 @@ def referral_decline(*, actor, referral: Referral, reason_code: str, reason: str
 
 
 @transaction.atomic
-def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Referral:
+def referral_withdraw(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
     referral = _start_transition(actor, referral, expected_version)
     _require_sender(actor, referral)
     require_membership_allows(actor, "referral.withdraw")
@@ -557,7 +558,7 @@ def referral_withdraw(*, actor, referral: Referral, expected_version=None) -> Re
 
 
 @transaction.atomic
-def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_version=None) -> Referral:
+def referral_complete(*, actor: Actor, referral: Referral, outcome_code: str, expected_version=None) -> Referral:
     """The recipient completes an accepted referral; a service referral's involvement ends."""
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
@@ -584,7 +585,7 @@ def referral_complete(*, actor, referral: Referral, outcome_code: str, expected_
 
 
 @transaction.atomic
-def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
+def message_post(*, actor: Actor, referral: Referral, body: str) -> ReferralMessage:
     """The sender or the recipient writes a message on a sent referral.
 
     The case is locked first (case before referral, as every transition), and
@@ -603,7 +604,7 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
     message = ReferralMessage.objects.create(
         referral=referral,
         organisation=actor.organisation,
-        author=None if api_key else actor,
+        author=actor if isinstance(actor, User) else None,
         api_key=api_key,
         body=body,
     )
@@ -619,7 +620,7 @@ def message_post(*, actor, referral: Referral, body: str) -> ReferralMessage:
 
 
 @transaction.atomic
-def exception_review(*, actor, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
+def exception_review(*, actor: User, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
     """A coordinator approves or flags a legal-basis exception, once.
 
     Flagging stops what relied on it: its referral, if still pending, is withdrawn

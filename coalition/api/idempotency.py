@@ -43,7 +43,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, models, transaction
@@ -55,6 +55,9 @@ from rest_framework.response import Response
 from coalition.models import IdempotencyRecord
 
 from coalition.core.errors import BusinessRuleViolation, Conflict
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -121,7 +124,14 @@ def _about(response: Response) -> models.Model | None:
     return instance if isinstance(instance, models.Model) else None
 
 
-class IdempotencyMixin:
+# Type checkers see the mixin as the view it is mixed into; at run time it is a plain mixin.
+if TYPE_CHECKING:
+    _ViewBase = GenericAPIView
+else:
+    _ViewBase = object
+
+
+class IdempotencyMixin(_ViewBase):
     """For DRF views: checks the key after authentication, remembers what the first 2xx answer was about."""
 
     # Actions (or, for plain views, lower-case methods) whose answer holds a secret shown once.
@@ -231,7 +241,9 @@ class IdempotencyMixin:
         obj = self.get_queryset().filter(pk=pk).first()
         if obj is None:
             return None
-        return self.serializer_class(obj, context=self.get_serializer_context()).data, {}
+        serializer_class = self.serializer_class
+        assert serializer_class is not None  # only views whose serializer_class rendered the first answer replay
+        return serializer_class(obj, context=self.get_serializer_context()).data, {}
 
     def handle_exception(self, exc):
         if isinstance(exc, Replay):

@@ -4,6 +4,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -113,6 +114,7 @@ class ProblemFallbackMiddleware:
         if response.status_code < 400 or not _is_api_path(request.path) or _is_json(response):
             return response
         status_code = response.status_code
+        detail: str | Promise
         if status_code in _FALLBACK_PROBLEMS:
             slug, detail = _FALLBACK_PROBLEMS[status_code]
         elif status_code >= 500:

@@ -18,7 +18,7 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-created_at"
-    invalid_cursor_message = _("Invalid cursor.")
+    invalid_cursor_message = _("Invalid cursor.")  # type: ignore[assignment]  # lazy, as DRF's own default
 
     def paginate_queryset(self, queryset, request, view=None):
         """A cursor that is not one this API wrote is a 400 problem; its text is never logged or echoed."""
@@ -40,7 +40,8 @@ class CursorPagination(pagination.CursorPagination):
         if cursor is None or cursor.position is None:
             return cursor
         # PostgreSQL refuses NUL in text parameters: a forged position is bad input, not a 500.
-        if "\x00" in cursor.position or not self._position_fits(cursor.position):
+        position = str(cursor.position)  # text from the cursor, whatever the stubs say
+        if "\x00" in position or not self._position_fits(position):
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

@@ -58,7 +58,7 @@ class DomainProblem(exceptions.APIException):
         self.slug = error.code
         if error.retry_after:
             self.wait = error.retry_after
-        super().__init__(detail=error.message, code=error.code)
+        super().__init__(detail=str(error.message), code=error.code)  # DRF makes it a str all the same
 
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -202,10 +202,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
     request = context.get("request")
     headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    if wait:
+        headers["Retry-After"] = str(int(wait))
 
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):

@@ -22,12 +22,17 @@ compares both over every referral state and viewer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from rest_framework import ISO_8601
 from rest_framework import fields as f
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
+
+if TYPE_CHECKING:
+    from rest_framework import serializers
 
 
 def _choice(field: f.ChoiceField):
@@ -105,7 +110,14 @@ def _column(attname: str, convert):
     return get
 
 
-class CompiledRepresentation:
+# Type checkers see the mixin as the serializer it is mixed into; at run time it is a plain mixin.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class CompiledRepresentation(_SerializerBase):
     """Mixin for a serializer of model instances: DRF's ``to_representation`` output, compiled."""
 
     compiled_representation = True  # tests turn it off to compare with DRF's generic path

@@ -22,7 +22,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     request_id = serializers.CharField(required=False, help_text=_("Quote it when asking for support."))
-    errors = ProblemFieldErrorSerializer(many=True, required=False)
+    # A field named like Serializer.errors: DRF's metaclass moves declared fields off the class.
+    errors = ProblemFieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
 
 IDEMPOTENCY_KEY_PARAMETER = {

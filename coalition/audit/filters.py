@@ -17,7 +17,7 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
         try:
             parsed = super().to_python(value)
             if parsed is not None:
-                parsed.astimezone(datetime.timezone.utc)
+                parsed.astimezone(datetime.UTC)
         except OverflowError:
             raise forms.ValidationError(_("Enter a valid date/time."), code="invalid") from None
         return parsed

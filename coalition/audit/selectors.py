@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from coalition.core.access import Role
+from coalition.core.actors import Actor
 
 from .models import AuditChainHead, AuditEntry
 from .services import GENESIS_HASH, entry_digest, head_signature
@@ -59,11 +60,11 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
     return ChainVerdict(True, count)
 
 
-def is_auditor(actor) -> bool:
+def is_auditor(actor: Actor) -> bool:
     """A person holding the auditor role; never an API key, whatever its scopes."""
     return not actor.is_partner_system and actor.has_role(Role.AUDITOR)
 
 
-def audit_entries_visible_to(actor) -> QuerySet[AuditEntry]:
+def audit_entries_visible_to(actor: Actor) -> QuerySet[AuditEntry]:
     """The whole trail for the auditor; nothing for anyone else."""
     return AuditEntry.objects.all() if is_auditor(actor) else AuditEntry.objects.none()

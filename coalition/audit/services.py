@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from coalition.core.actors import Actor
 from coalition.core.context import current_request_id
 
 from .models import AuditChainHead, AuditEntry
@@ -67,7 +68,7 @@ def lock_chain() -> AuditChainHead:
     return head
 
 
-def _actor_ids(actor) -> dict[str, Any]:
+def _actor_ids(actor: Actor | None) -> dict[str, Any]:
     if actor is None:
         return {"actor_user": None, "actor_api_key": None, "organisation": None}
     api_key = getattr(actor, "api_key", None)
@@ -85,7 +86,7 @@ def _uuid(value) -> uuid.UUID | None:
     return uuid.UUID(str(value))
 
 
-def _entry(*, action, actor, obj, object_type, object_id, case_id, organisation_id, detail) -> AuditEntry:
+def _entry(*, action, actor: Actor | None, obj, object_type, object_id, case_id, organisation_id, detail) -> AuditEntry:
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or obj.pk
@@ -125,7 +126,7 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
 def record(
     *,
     action: str,
-    actor=None,
+    actor: Actor | None = None,
     obj=None,
     object_type: str = "",
     object_id: Any = "",
@@ -144,7 +145,7 @@ def record(
     return _append([entry])[0]
 
 
-def record_many(*, action: str, actor, object_type: str, object_ids: list[Any], cases: list[Any]) -> list[AuditEntry]:
+def record_many(*, action: str, actor: Actor, object_type: str, object_ids: list[Any], cases: list[Any]) -> list[AuditEntry]:
     """One entry per object (e.g. each subject shown in a list), in one insert."""
     entries = [
         _entry(

@@ -31,8 +31,18 @@ class Actor(Protocol):
     def organisation_id(self) -> Any: ...
 
     @property
+    def pk(self) -> Any:
+        """A person's id; a partner system's is ``api-key:<id>``, which no foreign key takes."""
+        ...
+
+    @property
     def roles(self) -> Collection[str]:
         """A person's roles; a partner system has none (it has scopes)."""
+        ...
+
+    @property
+    def scopes(self) -> Collection[str]:
+        """A partner system's API key scopes; a person has none (they have roles)."""
         ...
 
     @property

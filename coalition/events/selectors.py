@@ -12,11 +12,12 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from coalition.core.access import Role
+from coalition.core.actors import Actor
 
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
-def events_visible_to(actor, *, after: int = 0) -> QuerySet[Event]:
+def events_visible_to(actor: Actor, *, after: int = 0) -> QuerySet[Event]:
     """Events the actor may read, after cursor ``after``.
 
     For an organisation the cursor bounds the audience row too (in the same
@@ -36,7 +37,7 @@ def _events_of(organisation_id, after: int) -> QuerySet[Event]:
     return Event.objects.filter(audience__organisation_id=organisation_id, audience__event_id__gt=after)
 
 
-def events_after(actor, *, after: int, limit: int) -> list[Event]:
+def events_after(actor: Actor, *, after: int, limit: int) -> list[Event]:
     """The next ``limit`` events after cursor ``after``, in commit order.
 
     The range scan walks the (organisation, event) index from ``after``, so a page
@@ -45,7 +46,7 @@ def events_after(actor, *, after: int, limit: int) -> list[Event]:
     return list(events_visible_to(actor, after=after).order_by("seq")[:limit])
 
 
-def webhook_endpoints_visible_to(actor) -> QuerySet[WebhookEndpoint]:
+def webhook_endpoints_visible_to(actor: Actor) -> QuerySet[WebhookEndpoint]:
     if actor.is_partner_system or not actor.has_role(Role.ORG_ADMIN):
         return WebhookEndpoint.objects.none()
     return WebhookEndpoint.objects.filter(organisation_id=actor.organisation.pk)

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from coalition.api.problems import Conflict
 from coalition.audit.services import lock_chain, record
+from coalition.core.actors import Actor
 
 from .models import DeliveryStatus, Event, EventAudience, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, check_target
@@ -131,7 +132,7 @@ def webhook_create(
 
 
 @transaction.atomic
-def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
+def webhook_update(*, actor: Actor, endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
     """Change URL, description, subscribed types or the active flag; re-activating clears a 410's mark."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     changed = sorted(data)
@@ -151,14 +152,14 @@ def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict[str, Any]) ->
 
 
 @transaction.atomic
-def webhook_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+def webhook_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     """Remove an endpoint with its delivery log; pending deliveries are dropped."""
     record(action="webhook.delete", actor=actor, obj=endpoint)
     endpoint.delete()
 
 
 @transaction.atomic
-def webhook_rotate_secret(*, actor, endpoint: WebhookEndpoint) -> NewSecret:
+def webhook_rotate_secret(*, actor: Actor, endpoint: WebhookEndpoint) -> NewSecret:
     """A new secret; the current one keeps signing alongside it for ``WEBHOOK_SECRET_OVERLAP_HOURS``."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = new_webhook_secret()
@@ -172,7 +173,7 @@ def webhook_rotate_secret(*, actor, endpoint: WebhookEndpoint) -> NewSecret:
 
 
 @transaction.atomic
-def webhook_redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+def webhook_redeliver(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again now, whatever its outcome so far, with a fresh retry schedule.
 
     The ``webhook-id`` stays the event id, so a receiver that already has it can ignore it.

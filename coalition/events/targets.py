@@ -79,7 +79,7 @@ class CheckedTarget:
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, in the resolver's order of preference (a seam for tests)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -23,13 +23,13 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+# Errors that mean "the database is not there right now", not "this task is wrong".
 try:  # the pool's own timeout, should it ever reach us unwrapped
     from psycopg_pool import PoolTimeout
 except ImportError:  # pragma: no cover - psycopg's pool is a dependency
-    PoolTimeout = OperationalError
-
-# Errors that mean "the database is not there right now", not "this task is wrong".
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout)
+    DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+else:
+    DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
 RETRY_JITTER = 0.2
 _random = random.Random()
 

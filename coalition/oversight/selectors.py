@@ -38,9 +38,11 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Greatest, Trunc
 from django.utils import timezone
 
+from coalition.core.actors import Actor
 from partners.choices import MembershipStatus, Role
 from partners.policy import is_partner_system
 from referrals.choices import AGE_BANDS, PENDING_REFERRAL_STATUSES, CaseStatus, InvolvementRole, ReferralStatus, Urgency
@@ -52,7 +54,7 @@ from .suppression import Line, suppress
 # --- oversight: what is stuck --------------------------------------------------------------
 
 
-def overdue_referrals(actor, now: datetime | None = None) -> QuerySet[Referral]:
+def overdue_referrals(actor: Actor, now: datetime | None = None) -> QuerySet[Referral]:
     """Referrals past a deadline, with the deadline missed (``decide`` wins over ``acknowledge``) and its time."""
     if not is_coordinator(actor):
         return Referral.objects.none()
@@ -77,7 +79,8 @@ def overdue_referrals(actor, now: datetime | None = None) -> QuerySet[Referral]:
 
 def overdue_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]:
     """Counts of an overdue queryset by urgency and missed deadline, every urgency listed."""
-    rows = queryset.order_by().values("urgency", "overdue_deadline").annotate(count=Count("id"))
+    # overdue_deadline is overdue_referrals' annotation, which the model's type does not know.
+    rows = queryset.order_by().values("urgency", "overdue_deadline").annotate(count=Count("id"))  # type: ignore[misc]
     counts = {(row["urgency"], row["overdue_deadline"]): row["count"] for row in rows}
     result = []
     for urgency in Urgency.values:
@@ -86,14 +89,14 @@ def overdue_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]:
     return result
 
 
-def handovers(actor) -> QuerySet[Involvement]:
+def handovers(actor: Actor) -> QuerySet[Involvement]:
     """Lead changes: the lead involvements that a transfer started (the first lead of a case has no referral)."""
     if not is_coordinator(actor):
         return Involvement.objects.none()
     return Involvement.objects.filter(role=InvolvementRole.LEAD, referral__isnull=False).select_related("referral")
 
 
-def bounced_cases(actor) -> QuerySet[Case]:
+def bounced_cases(actor: Actor) -> QuerySet[Case]:
     """Cases with two or more declined referrals, with how many and when the last one was declined."""
     if not is_coordinator(actor):
         return Case.objects.none()
@@ -108,7 +111,7 @@ def bounced_cases(actor) -> QuerySet[Case]:
     )
 
 
-def unattended_cases(actor, now: datetime | None = None) -> QuerySet[Case]:
+def unattended_cases(actor: Actor, now: datetime | None = None) -> QuerySet[Case]:
     """Open cases nobody is actively holding.
 
     ``no_active_member``: no organisation with an open involvement (the lead included) is
@@ -143,7 +146,7 @@ DIMENSIONS = ("period", "phenomenon", "age_band", "gender", "organisation", "out
 PERIODS = ("month", "quarter", "year")
 
 
-def referrals_for_figures(actor) -> QuerySet[Referral]:
+def referrals_for_figures(actor: Actor) -> QuerySet[Referral]:
     """The sent referrals the actor's figures count: all for coordinators, else its organisation's."""
     sent = Referral.objects.filter(sent_at__isnull=False)
     if is_coordinator(actor):
@@ -154,7 +157,7 @@ def referrals_for_figures(actor) -> QuerySet[Referral]:
     return sent.filter(Q(sender_id=org_id) | Q(recipient_id=org_id))
 
 
-def figures_scope(actor) -> str:
+def figures_scope(actor: Actor) -> str:
     return "coalition" if is_coordinator(actor) else "organisation"
 
 
@@ -265,7 +268,7 @@ def referral_figures(
     def figure(index: int, values: dict[str, str]) -> Figure:
         return Figure(values=values, count=None if hidden[index] else counts[index], suppressed=hidden[index])
 
-    cells = [figure(i, dict(zip(group_by, keys[i]))) for i in cell_indexes]
+    cells = [figure(i, dict(zip(group_by, keys[i], strict=True))) for i in cell_indexes]
     margins = {
         dimension: [figure(margin_index[(dimension, v)], {dimension: v}) for v in values]
         for dimension, values in margins_keys.items()
@@ -285,7 +288,7 @@ class Median(Aggregate):
     output_field = DurationField()
 
 
-TIMING_MEASURES = {
+TIMING_MEASURES: dict[str, Combinable] = {
     # The first answer of the recipient: acknowledging, or accepting or declining straight away
     # (which is what the acknowledge deadline asks for).
     "acknowledge": Coalesce("acknowledged_at", "accepted_at", "declined_at"),
@@ -297,7 +300,7 @@ def _hours(duration: timedelta | None) -> float | None:
     return None if duration is None else round(duration.total_seconds() / 3600, 2)
 
 
-def referral_timings(actor, *, start: datetime, end: datetime, threshold: int | None = None) -> list[dict[str, Any]]:
+def referral_timings(actor: Actor, *, start: datetime, end: datetime, threshold: int | None = None) -> list[dict[str, Any]]:
     """Median hours from sending to the first answer and to acceptance, by urgency.
 
     A median over fewer than ``threshold`` referrals is suppressed with its count.
@@ -316,7 +319,8 @@ def referral_timings(actor, *, start: datetime, end: datetime, threshold: int | 
             durations: dict[str, list[timedelta]] = {}
             for urgency, duration in measured.annotate(elapsed=elapsed).values_list("urgency", "elapsed"):
                 durations.setdefault(urgency, []).append(duration)
-            per_urgency = {u: (len(d), pystats.median(d)) for u, d in durations.items()}
+            # statistics.median needs only ordering, + and / 2, which timedelta has (typeshed asks for numbers).
+            per_urgency = {u: (len(d), pystats.median(d)) for u, d in durations.items()}  # type: ignore[type-var]
         for urgency in Urgency.values:
             count, median = per_urgency.get(urgency, (0, None))
             small = 0 < count < threshold

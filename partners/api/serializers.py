@@ -5,7 +5,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..choices import ApiKeyScope, Country, Language, OrganisationKind, Phenomenon, Role
+from ..choices import ApiKeyScope, Country, Language, Phenomenon, Role
 from ..models import AccessApproval, ApiKey, Invitation, InvitationStatus, Organisation, User
 
 REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -136,7 +136,7 @@ class InvitationCreateSerializer(serializers.Serializer):
 class OrgAdminInvitationSerializer(InvitationCreateSerializer):
     """A coordinator invites a member organisation's org admin (the role is always org_admin)."""
 
-    roles = None
+    roles = None  # type: ignore[assignment]  # DRF's way to drop an inherited field
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -261,7 +261,8 @@ class TotpConfirmSerializer(serializers.Serializer):
 
 
 class MfaStatusSerializer(serializers.Serializer):
-    required = serializers.BooleanField()
+    # Named like Field.required: DRF's metaclass moves declared fields off the class.
+    required = serializers.BooleanField()  # type: ignore[assignment]
     enrolled = serializers.BooleanField()
     verified_for_this_login = serializers.BooleanField()
 
@@ -288,7 +289,7 @@ class MeSerializer(serializers.Serializer):
 
 class VocabularyEntrySerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # named like Field.label, see MfaStatusSerializer
 
 
 class VocabulariesSerializer(serializers.Serializer):

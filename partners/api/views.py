@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from coalition.api.throttling import LoginThrottle
-from coalition.api.views import CoalitionAPIView, ScopedViewSet
+from coalition.api.views import CoalitionAPIView, ScopedViewSet, actor_of
 
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
@@ -37,7 +37,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     }
 
     def _update_serializer_class(self):
-        if self.request.user.has_role(Role.COORDINATOR):
+        if actor_of(self.request).has_role(Role.COORDINATOR):
             return s.OrganisationCoordinationSerializer
         return s.OrganisationProfileSerializer
 
@@ -51,13 +51,16 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @extend_schema(
         request=s.OrganisationCoordinationSerializer,
         responses={200: s.OrganisationSerializer},
-        description=str(_("Org admins change their own organisation's profile; coordinators may also change kind, country and agreement date.")),
+        description=str(_(
+            "Org admins change their own organisation's profile; coordinators may also change kind, country and "
+            "agreement date."
+        )),
     )
     def partial_update(self, request, pk=None):
         organisation = self.get_object()
         actor = request.user
         if not actor.has_role(Role.COORDINATOR) and organisation.pk != actor.organisation.pk:
-            self.permission_denied(request, message=_("Only your own organisation's profile can be changed."))
+            self.permission_denied(request, message=str(_("Only your own organisation's profile can be changed.")))
         serializer_class = self._update_serializer_class()
         if serializer_class is not s.OrganisationCoordinationSerializer:
             # The documented body is the coordinator's: an org admin's may carry its other fields,
@@ -120,7 +123,10 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     @extend_schema(
         request=s.UserUpdateSerializer,
         responses={200: s.UserSerializer},
-        description=str(_("Granting the caseworker role waits for a second person's approval (see /approvals/); the other changes apply at once. Nobody changes their own roles.")),
+        description=str(_(
+            "Granting the caseworker role waits for a second person's approval (see /approvals/); the other changes "
+            "apply at once. Nobody changes their own roles."
+        )),
     )
     def partial_update(self, request, pk=None):
         user = self.get_object()
@@ -164,7 +170,10 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @extend_schema(
         request=s.InvitationCreateSerializer,
         responses={201: s.InvitationSerializer},
-        description=str(_("Invite a person to your organisation. The one-time link goes only to their address; with the caseworker role it is sent once a second person approves.")),
+        description=str(_(
+            "Invite a person to your organisation. The one-time link goes only to their address; with the caseworker "
+            "role it is sent once a second person approves."
+        )),
     )
     def create(self, request):
         data = s.InvitationCreateSerializer(data=request.data)
@@ -233,7 +242,10 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     @extend_schema(
         request=s.ApiKeyCreateSerializer,
         responses={201: s.ApiKeyCreatedSerializer},
-        description=str(_("The key is shown once, here. A key with a referrals scope works only once a second person approves it (see /approvals/).")),
+        description=str(_(
+            "The key is shown once, here. A key with a referrals scope works only once a second person approves it "
+            "(see /approvals/)."
+        )),
     )
     def create(self, request):
         data = s.ApiKeyCreateSerializer(data=request.data)

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from coalition.api.representation import CompiledRepresentation
+from coalition.core.actors import Actor
 from partners.api.serializers import RegionField, UniqueListField
 from partners.choices import Language, Phenomenon
 
@@ -89,7 +90,7 @@ class CaseListSerializer(serializers.ListSerializer):
         return super().to_representation(cases)
 
 
-def _mark_shown_subjects(actor, cases: list[Case]) -> None:
+def _mark_shown_subjects(actor: Actor, cases: list[Case]) -> None:
     shown = selectors.subjects_shown_to(actor, cases)
     for case in cases:
         case.shown_subject = shown.get(case.pk)

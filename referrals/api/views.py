@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from coalition.api.etag import etag_for, expected_version
 from coalition.api.problems import BusinessRuleViolation
-from coalition.api.views import ScopedViewSet
+from coalition.api.views import ScopedViewSet, actor_of
 from partners.choices import ApiKeyScope, Role
 from partners.models import Organisation
 from partners.policy import allow
@@ -87,7 +87,7 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
         obj = super().get_object()
         if self.request.method != "GET":
             # Writes need the organisation to be involved now, not only in the past.
-            if not selectors.involved_in(self.request.user, obj):
+            if not selectors.involved_in(actor_of(self.request), obj):
                 raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
         return obj
 
@@ -205,7 +205,7 @@ class ReferralViewSet(mixins.ListModelMixin, ScopedActorViewSet):
         if self.action == "list" or getattr(self, "swagger_fake_view", False):
             return queryset  # a page marks involvement in one query (ReferralListSerializer)
         # One referral: its parties for the services' rules, involvement joined in.
-        return selectors.with_actor_involvement(self.request.user, queryset.select_related("sender", "recipient"))
+        return selectors.with_actor_involvement(actor_of(self.request), queryset.select_related("sender", "recipient"))
 
     def initial(self, request, *args, **kwargs):
         if getattr(self, "action", None) == "messages" and request.method == "POST":
@@ -218,7 +218,7 @@ class ReferralViewSet(mixins.ListModelMixin, ScopedActorViewSet):
 
     def _resolve(self, data: dict, *, case: Case) -> dict:
         """Turn ids of the body into objects, each through the actor's scope."""
-        actor = self.request.user
+        actor = actor_of(self.request)
         resolved = {k: v for k, v in data.items() if k not in ("recipient", "consent", "legal_basis", "rerouted_from")}
         if "recipient" in data:
             resolved["recipient"] = Organisation.objects.filter(pk=data["recipient"]).first()

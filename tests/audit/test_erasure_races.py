@@ -101,7 +101,7 @@ def test_messages_racing_the_purge_of_their_case_are_blanked_or_refused(flow, pe
         history = case_with_history(flow)
         now = Case.objects.get(pk=history.case_id).closed_at + RETENTION + timedelta(days=1)
 
-        statuses = _race_messages_against(lambda: purge_expired(now=now), personas, history)
+        statuses = _race_messages_against(lambda now=now: purge_expired(now=now), personas, history)
 
         assert Case.objects.get(pk=history.case_id).purged_at is not None
         assert set(statuses) <= {201, 409}, statuses
@@ -118,7 +118,7 @@ def test_messages_racing_the_erasure_of_their_case_are_blanked_or_refused(flow, 
         history = case_with_history(flow)
         case = Case.objects.get(pk=history.case_id)
 
-        statuses = _race_messages_against(lambda: subject_erase(actor=auditor, case=case), personas, history)
+        statuses = _race_messages_against(lambda case=case: subject_erase(actor=auditor, case=case), personas, history)
 
         assert Case.objects.get(pk=history.case_id).purged_at is not None
         assert set(statuses) <= {201, 409}, statuses

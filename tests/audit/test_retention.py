@@ -18,7 +18,7 @@ from referrals.retention import purge_expired
 from tests.referrals.conftest import flow  # noqa: F401  (fixture)
 from tests.test_settings import assert_refused, production_env, run_python  # noqa: F401  (fixture)
 
-from .case_history import DECLINE_REASON, JUSTIFICATION, MESSAGE, REASON, case_with_history, holds_no_personal_data
+from .case_history import JUSTIFICATION, MESSAGE, REASON, case_with_history, holds_no_personal_data
 
 RETENTION = timedelta(days=730)
 

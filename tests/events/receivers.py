@@ -76,7 +76,7 @@ def local_targets(settings):
 
 def self_signed_certificate(name: str) -> tuple[bytes, bytes]:
     """A certificate for ``name`` (PEM) signed by its own key, and that key (PEM): a test trust anchor."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -85,7 +85,7 @@ def self_signed_certificate(name: str) -> tuple[bytes, bytes]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(subject)

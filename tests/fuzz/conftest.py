@@ -191,7 +191,7 @@ def fuzz_world(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock(), rolled_back():
             yield _build_world()
     finally:
-        for logger, level in zip(quiet, levels):
+        for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)

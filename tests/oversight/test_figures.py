@@ -2,14 +2,14 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from referrals.choices import ReferralStatus
 
-MARCH = datetime(2025, 3, 10, 12, tzinfo=dt_timezone.utc)
-JUNE = datetime(2025, 6, 2, 9, tzinfo=dt_timezone.utc)
+MARCH = datetime(2025, 3, 10, 12, tzinfo=UTC)
+JUNE = datetime(2025, 6, 2, 9, tzinfo=UTC)
 URL = "/api/v1/statistics/referrals/"
 
 
@@ -140,9 +140,9 @@ def test_age_bands_gender_organisation_and_outcome_are_codes(personas, data, org
 
 
 def test_a_period_of_days_counts_both_ends(personas, data):
-    data.referrals(5, sent_at=datetime(2025, 3, 1, 0, 0, tzinfo=dt_timezone.utc))
-    data.referrals(5, sent_at=datetime(2025, 3, 31, 23, 59, tzinfo=dt_timezone.utc))
-    data.referrals(5, sent_at=datetime(2025, 4, 1, 0, 0, tzinfo=dt_timezone.utc))
+    data.referrals(5, sent_at=datetime(2025, 3, 1, 0, 0, tzinfo=UTC))
+    data.referrals(5, sent_at=datetime(2025, 3, 31, 23, 59, tzinfo=UTC))
+    data.referrals(5, sent_at=datetime(2025, 4, 1, 0, 0, tzinfo=UTC))
     assert figures(personas["coordinator"], "from=2025-03-01&to=2025-03-31")["total"]["count"] == 10
 
 

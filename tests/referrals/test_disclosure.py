@@ -109,7 +109,8 @@ def _record(persona: Persona, log: list) -> None:
 def outsider_system(orgs, personas):
     """care-nl's case system: an API key with every scope, of an unrelated organisation."""
     key = approved_api_key(
-        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
+        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system",
+        scopes=list(ApiKeyScope.values),
     )
     return Persona("outsider_system", raw_api_key=key.raw_key, organisation=orgs["care-nl"])
 

@@ -41,7 +41,7 @@ def raw_row(table: str, columns: list[str], key_column: str, key) -> dict[str, s
         )
         row = cursor.fetchone()
     assert row is not None
-    return dict(zip(columns, row))
+    return dict(zip(columns, row, strict=True))
 
 
 def encrypted_columns() -> list[tuple[type, str]]:

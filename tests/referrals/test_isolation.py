@@ -121,7 +121,8 @@ def snapshot(referral_id, case_id) -> dict:
 def outsider_system(orgs, personas):
     """care-nl's case system: an API key with every scope, of an unrelated organisation."""
     key = approved_api_key(
-        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system", scopes=list(ApiKeyScope.values)
+        actor=personas["outsider_admin"].user, approver=personas["coordinator"].user, name="Care NL case system",
+        scopes=list(ApiKeyScope.values),
     )
     return Persona("outsider_system", raw_api_key=key.raw_key, organisation=orgs["care-nl"])
 
@@ -316,7 +317,8 @@ def test_partner_system_sees_exactly_what_its_organisations_caseworker_sees(scen
 
 def test_partner_system_key_without_referrals_read_gets_403(scenario, personas):
     key = approved_api_key(
-        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Directory only", scopes=[ApiKeyScope.ORGANISATIONS_READ]
+        actor=personas["org_admin"].user, approver=personas["coordinator"].user, name="Directory only",
+        scopes=[ApiKeyScope.ORGANISATIONS_READ],
     )
     system = Persona("directory_only", raw_api_key=key.raw_key, organisation=personas["org_admin"].organisation)
     referral_id, case_id = scenario["referral"]["id"], scenario["case"]["id"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -362,7 +363,7 @@ def _prepared_case_objects(
     return prepared
 
 
-def _target(row: dict, persona: Persona, cast: "Cast") -> dict[str, Any]:
+def _target(row: dict, persona: Persona, cast: Cast) -> dict[str, Any]:
     """The route's path parameters naming the row's object, seen from ``persona``."""
     key = _object_key(row, persona, cast.orgs)
     if row["object"] in CASE_OBJECTS:

@@ -8,8 +8,9 @@ OpenAPI tests compare against.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings

@@ -15,7 +15,10 @@ class EventSerializer(CompiledRepresentation, serializers.ModelSerializer):
     seq = serializers.IntegerField(help_text=_("Position in the feed; pass the last one you read as ?after=."))
     type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES)
     organisations = serializers.ListField(child=serializers.UUIDField(), help_text=_("Ids of the parties."))
-    data = serializers.DictField(help_text=_("Codes only (status, urgency, deadline...), never personal data."))
+    # A field named like Serializer.data: DRF's metaclass moves declared fields off the class.
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text=_("Codes only (status, urgency, deadline...), never personal data.")
+    )
 
     class Meta:
         model = Event

@@ -46,7 +46,7 @@ class EventFeedView(CoalitionAPIView):
 
 
 class DeliveryPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too; the stubs say str
 
 
 class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -19,6 +19,8 @@ class CSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         view = (renderer_context or {}).get("view")
+        if view is None:  # only the figures views offer CSV, and DRF always passes the view
+            raise TypeError("CSV needs the view that lists its rows.")
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         for row in view.csv_rows(data):

@@ -5,6 +5,7 @@ model later cannot leak into these answers.
 """
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -171,7 +172,14 @@ class CellSerializer(CountSerializer):
     )
 
 
-class _FromFieldMixin:
+# Type checkers see the mixin as the serializer it is mixed into; at run time it is a plain mixin.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class _FromFieldMixin(_SerializerBase):
     """Declares ``from_`` and serves it as ``from`` (a Python keyword cannot be an attribute name)."""
 
     def get_fields(self):

@@ -11,7 +11,9 @@ from partners.demo import run_demo_seeders
 from partners.models import Organisation, User
 
 P = Phenomenon
-ORGANISATIONS = [
+# slug, name, kind, country, regions, languages, phenomena, min_age, max_age
+Row = tuple[str, str, str, str, list[str], list[str], list[str], int, int]
+ORGANISATIONS: list[Row] = [
     # slug, name, kind, country, regions, languages, phenomena, min_age, max_age
     ("hotline-be", "Demo Child Hotline Belgium", OrganisationKind.HOTLINE, "BE", ["BE-VLG", "BE-WAL", "BE-BRU"],
      [Language.NL, Language.FR, Language.EN], list(P.values), 0, 18),
