@@ -1,6 +1,6 @@
 """Reads on cases and referrals, always through the actor.
 
-Who sees what (DESIGN §3, §5):
+Who sees what (api_docs/concepts.md, "Minimum data" and "Who may do what"):
 - a partner organisation (its caseworkers, or its API key with the read scope)
   sees the cases it is or was involved in, and the referrals it sent or received
   (received ones only once sent);
@@ -176,7 +176,7 @@ def triage_details_visible(actor, referral: Referral) -> bool:
     """Exact age, gender and language of a referral: for the partners that see it, never for coordinators.
 
     Combined, they can single out a child in a small region; a coordinator monitoring
-    handovers needs an age band at most (DESIGN §3).
+    handovers needs an age band at most (api_docs/concepts.md, "Minimum data").
     """
     return acts_for_partner(actor)
 

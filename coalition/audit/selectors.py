@@ -73,7 +73,7 @@ def audit_entries_visible_to(actor) -> QuerySet[AuditEntry]:
 def cases_for_auditor(actor):
     """Every case, for legal holds and subject rights; nothing for anyone else.
 
-    The auditor reaches identity only through the subject-access export (DESIGN §3).
+    The auditor reaches identity only through the subject-access export (api_docs/concepts.md, "Minimum data").
     """
     from referrals.models import Case
 
