@@ -18,13 +18,18 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 
 install: $(STAMP)
 
-## Run the service with the demo coalition on SQLite at http://127.0.0.1:8000, with the background worker beside it
+## Run the service with the demo coalition on SQLite at http://127.0.0.1:$(RUN_PORT), with the background worker beside it
+# Quiet until the server answers, then a banner with the addresses and the demo logins.
+# Errors still show (stderr) and stop the target. The worker logs warnings and errors only.
+RUN_PORT ?= 8000
+RUN_ENV := DEBUG=true LOG_FORMAT=plain PUBLIC_BASE_URL=http://127.0.0.1:$(RUN_PORT) DJANGO_RUNSERVER_HIDE_WARNING=true
 run: $(STAMP)
-	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py run_worker & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
-	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(PY) manage.py seed_demo > /dev/null
+	@$(RUN_ENV) LOG_LEVEL=WARNING $(PY) manage.py run_worker > /dev/null & WORKER=$$!; \
+	$(RUN_ENV) $(PY) manage.py demo_banner --address 127.0.0.1:$(RUN_PORT) --wait 60 & BANNER=$$!; \
+	trap 'kill $$WORKER $$BANNER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(RUN_PORT)
 
 ## Run the whole suite (PostgreSQL when reachable, else SQLite; DATABASE_URL decides if set)
 test: $(STAMP)

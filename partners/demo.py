@@ -1,4 +1,4 @@
-"""Demo seeders: what each app adds to the fictional demo coalition (DESIGN §11).
+"""Demo seeders: what each app adds to the fictional demo coalition.
 
 ``manage.py seed_demo`` creates the organisations and the logins, then runs every
 registered seeder in registration order. An app above ``partners`` (``referrals``:

@@ -1,4 +1,4 @@
-"""Deadlines from urgency (DESIGN §4), configurable with REFERRAL_DEADLINES.
+"""Deadlines from urgency (api_docs/concepts.md, "Deadlines"), configurable with REFERRAL_DEADLINES.
 
 A deadline is a number of hours (``4h``) or of working days (``2wd``).
 

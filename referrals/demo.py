@@ -1,7 +1,7 @@
 """Fictional demo cases, created through the services so they obey every rule.
 
 Every name is invented. Together they show each referral state and one
-transfer of custody (DESIGN §11).
+transfer of custody (README, "Try it").
 """
 
 from datetime import date

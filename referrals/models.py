@@ -166,7 +166,7 @@ class Consent(models.Model):
 
 
 class Referral(models.Model):
-    """A request from one organisation to another about a case; see DESIGN §4 for its lifecycle.
+    """A request from one organisation to another about a case; its lifecycle is in api_docs/concepts.md.
 
     Only ``referrals.services`` changes ``status``; ``version`` is its ETag.
     """

@@ -1,4 +1,4 @@
-"""Retention, legal holds and erasure of a young person's identity and free text (DESIGN §8).
+"""Retention, legal holds and erasure of a young person's identity and free text (api_docs/audit.md).
 
 What goes: the ``Subject`` row (every identifying field) and the free text that may
 describe the young person (referral reasons, legal-basis justifications, decline

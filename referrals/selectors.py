@@ -1,6 +1,6 @@
 """Reads on cases and referrals, always through the actor.
 
-Who sees what (DESIGN §3, §5):
+Who sees what (api_docs/concepts.md, "Minimum data" and "Who may do what"):
 - a partner organisation (its caseworkers, or its API key with the read scope)
   sees the cases it is or was involved in, and the referrals it sent or received
   (received ones only once sent);
@@ -179,7 +179,7 @@ def triage_details_visible(actor: Actor, referral: Referral) -> bool:
     """Exact age, gender and language of a referral: for the partners that see it, never for coordinators.
 
     Combined, they can single out a child in a small region; a coordinator monitoring
-    handovers needs an age band at most (DESIGN §3).
+    handovers needs an age band at most (api_docs/concepts.md, "Minimum data").
     """
     return acts_for_partner(actor)
 
@@ -236,6 +236,6 @@ def exceptions_for_review(actor: Actor) -> QuerySet[LegalBasisException]:
 def cases_for_auditor(actor) -> QuerySet[Case]:
     """Every case, for legal holds and subject rights; nothing for anyone else.
 
-    The auditor reaches identity only through the subject-access export (DESIGN §3).
+    The auditor reaches identity only through the subject-access export (api_docs/concepts.md, "Minimum data").
     """
     return Case.objects.all() if is_auditor(actor) else Case.objects.none()

@@ -1,4 +1,4 @@
-"""The API's conventions (DESIGN §6): problem details, limits, caching, request ids, pagination.
+"""The API's conventions (api_docs/guide.md): problem details, limits, caching, request ids, pagination.
 
 Every error is ``application/problem+json`` with ``type``, ``title``, ``status``,
 ``detail`` and the request id, whatever layer produced it (DRF, Django's URL

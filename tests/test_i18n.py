@@ -1,4 +1,4 @@
-"""Accept-Language picks Dutch, French or English for messages and choice labels (DESIGN §6).
+"""Accept-Language picks Dutch, French or English for messages and choice labels (api_docs/guide.md, "Languages").
 
 The catalogues under locale/ are checked too: complete, placeholders intact, and the
 committed .mo files compiled from the current .po files (``make messages``).

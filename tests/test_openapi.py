@@ -29,11 +29,11 @@ REGENERATE_HINT = (
     "and commit the result (and check the diff: it is what partner systems will see)."
 )
 
-# Subject fields of DESIGN §6 that identify a young person, and the usual spellings
+# Subject fields (api_docs/concepts.md, "Minimum data") that identify a young person, and the usual spellings
 # of the same facts. None may be a query parameter: URLs end up in logs and histories.
 # `gender` and `language` are subject fields too, but on their own they identify no one:
-# they are triage data of a referral (DESIGN §3) and `language` is a directory filter
-# (the organisation's working languages, DESIGN §6), so they are not listed here.
+# they are triage data of a referral and `language` is a directory filter
+# (the organisation's working languages), so they are not listed here.
 IDENTITY_FIELDS = (
     "given_name", "family_name", "date_of_birth", "birth_year", "municipality",
     "safe_contact", "guardian_contact",

@@ -1,7 +1,7 @@
 """Partner management: org admins run their own organisation, coordinators run the membership.
 
-DESIGN §5: org admins manage their own organisation's users and profile; coordinators
-admit, suspend and re-admit members; nobody else does either. SECURITY: mass
+api_docs/concepts.md, "Who may do what": org admins manage their own organisation's users and profile; coordinators
+admit, suspend and re-admit members; nobody else does either. api_docs/security.md: mass
 assignment (an ``organisation`` or ``membership_status`` in a body changes nothing).
 """
 

@@ -1,4 +1,4 @@
-"""The demo coalition (DESIGN §11): a stable, fictional cast anyone can log in as."""
+"""The demo coalition (README, "Try it"): a stable, fictional cast anyone can log in as."""
 
 from __future__ import annotations
 

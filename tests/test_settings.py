@@ -1,4 +1,4 @@
-"""Settings come from the environment; a bad value stops the process at start (STYLE, SECURITY).
+"""Settings come from the environment; a bad value stops the process at start (api_docs/security.md).
 
 Each test starts a fresh interpreter with a controlled environment (nothing inherited
 from the test run), so what is proved is what a deployment with those variables gets.

@@ -59,7 +59,7 @@ def emit(
 
     ``data`` holds codes only (statuses, urgencies, deadlines), never personal data.
     ``draft``: the event is about a referral that was never sent; coordinators never
-    read it (DESIGN §7).
+    read it (api_docs/guide.md, "Events").
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}.")

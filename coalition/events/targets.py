@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 # needs one; where the IPv4 address sits depends on the form (and, for NAT64 networks,
 # on a prefix length chosen by the network), and the translation is done by gateways and
 # relays we do not control, which may reach an internal IPv4 network. Python's
-# ``is_global`` calls most of them global (SECURITY.md pitfalls).
+# ``is_global`` calls most of them global (a known pitfall of the standard library).
 IPV6_TRANSITION_NETWORKS = tuple(
     ipaddress.IPv6Network(network)
     for network in (

@@ -4,7 +4,7 @@ Nothing here returns identity (the subject) or free text (reasons, justification
 messages): the querysets are shaped into fixed metadata fields by the serializers,
 and the figures are counts grouped in the database.
 
-Who sees what (DESIGN §5):
+Who sees what (api_docs/concepts.md, "Who may do what"):
 - oversight lists: coordinators only, every organisation;
 - figures: coordinators over the whole coalition; caseworkers and org admins over
   the referrals their own organisation sent or received; nobody else.

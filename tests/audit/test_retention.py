@@ -1,5 +1,5 @@
-"""Retention (DESIGN §8, SECURITY "retention"): with time moved past the retention period, the
-purge removes identity and free text of closed cases, spares held and open ones, and keeps
+"""Retention (api_docs/audit.md; api_docs/security.md, control "retention"): with time moved past
+the retention period, the purge removes identity and free text of closed cases, spares held and open ones, and keeps
 metadata, figures and the audit trail."""
 
 from __future__ import annotations

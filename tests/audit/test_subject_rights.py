@@ -1,4 +1,4 @@
-"""Subject rights (DESIGN §8): the auditor exports everything held about one young person
+"""Subject rights (api_docs/audit.md): the auditor exports everything held about one young person
 (GDPR art. 15) and erases it where no legal hold applies (art. 17); both are audited."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Schemathesis over every operation of the committed schema, in-process, as each persona (SECURITY.md: fuzzing).
+"""Schemathesis over every operation of the committed schema, in-process, as each persona
+(api_docs/security.md: fuzzing).
 
 Requests go to the Django WSGI app in this process with real credentials: a
 fresh login's bearer token for people, the partner system's API key. Each

@@ -1,4 +1,7 @@
-"""Cases: one lead at any moment, closed by the lead with an outcome, reopened by the last lead (DESIGN §4)."""
+"""Cases: one lead at any moment, closed by the lead with an outcome, reopened by the last lead.
+
+The rules: api_docs/concepts.md, "Cases".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Consent and legal-basis exceptions: the lawful ground for every disclosure (DESIGN §4, GDPR art. 6, 9).
+"""Consent and legal-basis exceptions: the lawful ground for every disclosure (GDPR art. 6, 9;
+api_docs/concepts.md, "Consent and legal-basis exceptions").
 
 A consent covers a recipient (its list; empty means any member), a purpose
 (police_report for police and prosecution liaisons, care_referral otherwise) and

@@ -1,4 +1,4 @@
-"""Deadlines from urgency and what is overdue (DESIGN §4)."""
+"""Deadlines from urgency and what is overdue (api_docs/concepts.md, "Deadlines")."""
 
 from __future__ import annotations
 

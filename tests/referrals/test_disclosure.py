@@ -1,6 +1,7 @@
-"""Progressive disclosure and field allowlists per persona and stage (DESIGN §3, §5).
+"""Progressive disclosure and field allowlists per persona and stage
+(api_docs/concepts.md, "Minimum data" and "Who may do what").
 
-SECURITY.md rows: "field allowlist per role and stage" (a snapshot of the response keys,
+api_docs/security.md, controls "field allowlist per role and stage" (a snapshot of the response keys,
 and of which are null, per persona), "legal basis for disclosure" (what a recipient sees
 before it accepts), "caching" (``Cache-Control: no-store``) and "nothing sensitive in
 URLs" (no identity field is a query parameter in the committed schema).
@@ -41,7 +42,7 @@ SUBJECT_KEYS = {
     "guardian_contact",
 }
 # Field names that identify the young person. The subject's gender and language are also
-# triage fields of a referral (DESIGN §3) and directory filters, so they are not here.
+# triage fields of a referral (api_docs/concepts.md) and directory filters, so they are not here.
 IDENTIFYING_KEYS = {
     "given_name", "family_name", "date_of_birth", "birth_year", "municipality", "safe_contact", "guardian_contact",
 }

@@ -1,4 +1,4 @@
-"""Field-level encryption at rest (GDPR art. 32, ASVS 11.3.2): SECURITY.md row "field-level encryption".
+"""Field-level encryption at rest (GDPR art. 32, ASVS 11.3.2): api_docs/security.md, control "field-level encryption".
 
 The database is read with raw SQL, under the ORM, to see what an attacker with a copy of
 it (or of a backup) would see. Keys are changed with ``override_settings``:

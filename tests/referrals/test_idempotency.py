@@ -1,4 +1,7 @@
-"""``Idempotency-Key`` on every POST (DESIGN §6): a retry gets the first answer and changes nothing."""
+"""``Idempotency-Key`` on every POST: a retry gets the first answer and changes nothing.
+
+The contract: api_docs/guide.md ("Retries", under "Cases and referrals").
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Every answer that shows a young person's identity is audited, whatever the route (issue #11, items 4 and 6).
 
-SECURITY.md row "identity reads audited whatever the route": each response that carries
+api_docs/security.md, control "identity reads audited whatever the route": each response that carries
 a subject leaves exactly one ``subject.read`` entry per subject it shows (a page: one per
 case shown), and a response without a subject leaves none. Before issue #11 only the
 retrieve and list routes of cases audited; PATCH, close, reopen and create answered the

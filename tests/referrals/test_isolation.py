@@ -1,6 +1,6 @@
 """Cross-organisation isolation (BOLA), scoped foreign keys and mass assignment.
 
-SECURITY.md rows: "cross-organisation isolation (BOLA)", "scoped foreign keys on input"
+api_docs/security.md, controls "cross-organisation isolation (BOLA)", "scoped foreign keys on input"
 and "mass assignment". The scenario is a referral from hotline-be (``caseworker``) to
 shelter-be (``recipient_caseworker``); care-nl (``outsider_caseworker``, ``outsider_admin``
 and its own partner system) has nothing to do with it.

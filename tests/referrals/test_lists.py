@@ -1,4 +1,7 @@
-"""Lists of referrals and cases: filters, cursor pagination and a query count that does not grow (DESIGN §6)."""
+"""Lists of referrals and cases: filters, cursor pagination and a query count that does not grow.
+
+The contract: api_docs/guide.md, "Pagination".
+"""
 
 from __future__ import annotations
 

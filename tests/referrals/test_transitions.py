@@ -1,4 +1,4 @@
-"""Every action of the referral lifecycle from every status (DESIGN §4).
+"""Every action of the referral lifecycle from every status (api_docs/concepts.md, "The referral lifecycle").
 
 The table: legal pairs succeed for the party named by the design (the sender
 sends, changes its draft and withdraws; the recipient acknowledges, accepts,

@@ -1,5 +1,5 @@
 """Partner-system API keys: shown once, stored as a digest, scoped, revocable, expiring, and
-confined to their organisation (DESIGN.md §2 "API key", §5; SECURITY.md: bad tokens, authorization)."""
+confined to their organisation (api_docs/concepts.md, "Words" and "Who may do what"; api_docs/security.md: API keys)."""
 
 from __future__ import annotations
 

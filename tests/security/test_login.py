@@ -1,5 +1,5 @@
 """The JSON login: second factor, lockout, no user enumeration, password storage
-(SECURITY.md: MFA, lockout on the JSON login, no user enumeration, password storage)."""
+(api_docs/security.md: second factor, lockout on the JSON login, no user enumeration, password storage)."""
 
 from __future__ import annotations
 

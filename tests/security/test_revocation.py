@@ -1,5 +1,5 @@
 """Logout and revocation: after logout, deactivation, role change, password change or reset and
-TOTP reset, older tokens fail on their next use (SECURITY.md: refresh rotation, revoke on
+TOTP reset, older tokens fail on their next use (api_docs/security.md: refresh rotation, revoke on
 deactivation, role change, password or MFA reset)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Bearer tokens: bad tokens are refused, JWT settings are sound, refresh rotates with reuse
-detection, and a login ends at its absolute lifetime (SECURITY.md: bad tokens, JWT settings,
+detection, and a login ends at its absolute lifetime (api_docs/security.md: bad tokens, JWT settings,
 refresh rotation, absolute session lifetime)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Build the fictional demo coalition of DESIGN §11. Safe to run again: nothing is duplicated."""
+"""Build the fictional demo coalition (README, "Try it"). Safe to run again: nothing is duplicated."""
 
 import os
 
