@@ -17,4 +17,4 @@ class ReferralsConfig(AppConfig):
         replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages, exceptions
         jobs.register()  # overdue detection and the retention purge, run by the worker
         register_demo_seeder(demo.seed_demo)  # the fictional demo cases, after the demo logins
-        checks.register(check_deadline_settings)  # a bad REFERRAL_DEADLINES or COALITION_TIME_ZONE stops the start
+        checks.register(check_deadline_settings, "settings")  # a bad REFERRAL_DEADLINES or COALITION_TIME_ZONE stops the start

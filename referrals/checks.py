@@ -1,7 +1,8 @@
 """System checks: a bad deadline configuration stops the process at start, not at the first referral sent.
 
 Run by every management command that starts a process (``migrate``, ``run_worker``,
-``runserver``, ``check``). The settings module keeps ``REFERRAL_DEADLINES`` and
+``runserver``, ``check``) and, through the ``settings`` tag, by the WSGI entry point
+(``coalition.wsgi``) that gunicorn loads. The settings module keeps ``REFERRAL_DEADLINES`` and
 ``COALITION_TIME_ZONE`` as text so that it imports nothing of this app.
 """
 

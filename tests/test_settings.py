@@ -373,3 +373,16 @@ def test_a_bad_deadline_setting_stops_the_process(production_env, variable, valu
     assert result.returncode != 0
     # The control, the same settings with good values passing, is test_deploy_check_passes_with_production_settings.
     assert "SystemCheckError" in result.stderr and check_id in result.stderr and variable in result.stderr
+
+
+WSGI_START = """
+import coalition.wsgi
+print("started")
+"""
+
+
+def test_a_bad_deadline_setting_stops_the_wsgi_entry_point_too(production_env):
+    """Gunicorn loads coalition.wsgi and runs no management command: the settings checks run there."""
+    assert run_python(production_env, WSGI_START).stdout.strip() == "started"
+    result = run_python(production_env | {"REFERRAL_DEADLINES": "immediate=1h/4h"}, WSGI_START)
+    assert result.returncode != 0 and "referrals.E001" in result.stderr and "started" not in result.stdout
