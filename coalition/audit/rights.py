@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.api.problems import Conflict
+from coalition.core.errors import Conflict
 from coalition.events.services import emit
 from partners.models import Organisation
 from referrals.choices import CaseStatus

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coalition.context import current_request_id
+from coalition.core.actors import person_and_system
 
 from .models import AuditChainHead, AuditEntry
 
@@ -68,12 +69,11 @@ def lock_chain() -> AuditChainHead:
 
 
 def _actor_ids(actor) -> dict[str, Any]:
-    if actor is None:
-        return {"actor_user": None, "actor_api_key": None, "organisation": None}
-    api_key = getattr(actor, "api_key", None)
+    """Who acted, as the ids the entry keeps (ids, not foreign keys: the trail outlives accounts)."""
+    person, api_key = person_and_system(actor)
     organisation = getattr(actor, "organisation", None)
     return {
-        "actor_user": None if api_key is not None else actor.pk,
+        "actor_user": person.pk if person is not None else None,
         "actor_api_key": api_key.pk if api_key is not None else None,
         "organisation": organisation.pk if organisation is not None else None,
     }

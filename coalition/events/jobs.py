@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from coalition.audit.services import record
@@ -25,8 +24,7 @@ from coalition.context import bound_request_id
 from coalition.api.idempotency import expire_idempotency_records
 from coalition.mail.services import sweep_due_mails
 from coalition.taskqueue import DATABASE_ERRORS, recover_abandoned_tasks
-from referrals.choices import PENDING_REFERRAL_STATUSES, ReferralStatus
-from referrals.models import Referral
+from referrals.models import DEADLINE_RULES, Referral
 
 from .models import OverdueNotice, PeriodicJob
 from .services import emit
@@ -38,14 +36,10 @@ DEADLINES = ("acknowledge", "decide")
 
 
 def _overdue_candidates(deadline: str, now: datetime) -> list[Referral]:
-    if deadline == "acknowledge":
-        due = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
-        field = "acknowledge_due"
-    else:
-        due = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
-        field = "decide_due"
+    """Up to 500 referrals that missed ``deadline`` (the rule of ``Referral.objects.past_deadline``), not yet noticed."""
     noticed = OverdueNotice.objects.filter(deadline=deadline).values("referral")
-    return list(Referral.objects.filter(due).exclude(pk__in=noticed).order_by(field)[:500])
+    missed = Referral.objects.past_deadline(deadline, now).exclude(pk__in=noticed)
+    return list(missed.order_by(DEADLINE_RULES[deadline].field)[:500])
 
 
 def detect_overdue(now: datetime | None = None) -> int:
