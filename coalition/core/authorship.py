@@ -2,7 +2,9 @@
 
 The vocabulary, in models and serializers alike: ``created_by`` is the person,
 ``created_by_api_key`` the partner system's API key; exactly one of them is set
-(both may be empty once an account is gone from an old row). The audit trail says
+(both are empty only on webhook endpoints a partner system created before the key was
+recorded). Accounts and keys are never deleted, only deactivated or revoked, so the
+foreign keys protect them. The audit trail says
 ``actor_user`` / ``actor_api_key`` for the same pair (its API names them so).
 Models refer upward to ``partners`` by string, so this bottom layer imports none of it.
 """
