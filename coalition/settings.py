@@ -413,7 +413,7 @@ if DATABASE_POOL:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool_options()
 
 # An optional read replica for figures (statistics) only: reads made inside
-# coalition.oversight.replica.figures_reads() go there; every write and every other read
+# coalition.oversight.replica.statistics_reads() go there; every write and every other read
 # stays on "default". Tests mirror it onto "default".
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
@@ -424,7 +424,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     if DATABASE_POOL:
         DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = _pool_options()
-DATABASE_ROUTERS = ["coalition.oversight.replica.FiguresReplicaRouter"]
+DATABASE_ROUTERS = ["coalition.oversight.replica.StatisticsReplicaRouter"]
 
 # Static files (Swagger UI and ReDoc assets from drf-spectacular-sidecar) are served
 # by the app itself with WhiteNoise, compressed, with far-future caching of hashed

@@ -26,10 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework import exceptions
-from rest_framework.exceptions import ValidationError
 
-from coalition.api.problems import BusinessRuleViolation, Conflict
+from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, InvalidField, InvalidInput
 from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
 from coalition.mail.services import queue_mail
@@ -72,7 +70,7 @@ def organisation_update(*, actor: User, organisation: Organisation, data: dict[s
     for name, value in data.items():
         setattr(organisation, name, value)
     if organisation.min_age > organisation.max_age:
-        raise ValidationError({"min_age": [_("Must not be above max_age.")]})
+        raise InvalidField("min_age", _("Must not be above max_age."))
     organisation.save()
     detail: dict[str, Any] = {"fields": sorted(data)}
     if mfa_turned_on:
@@ -104,12 +102,12 @@ def validate_roles_for(organisation: Organisation, roles: list[str]) -> list[str
     """Coordinator and auditor roles belong to the coordination only; caseworkers to partners."""
     roles = sorted(set(roles))
     if not roles:
-        raise ValidationError({"roles": [_("A user needs at least one role.")]})
+        raise InvalidField("roles", _("A user needs at least one role."))
     is_coordination = organisation.kind == OrganisationKind.COORDINATOR
     if not is_coordination and COALITION_ROLES.intersection(roles):
-        raise ValidationError({"roles": [_("Coordinator and auditor roles exist only in the coalition's coordination.")]})
+        raise InvalidField("roles", _("Coordinator and auditor roles exist only in the coalition's coordination."))
     if is_coordination and Role.CASEWORKER in roles:
-        raise ValidationError({"roles": [_("The coalition's coordination has no caseworkers.")]})
+        raise InvalidField("roles", _("The coalition's coordination has no caseworkers."))
     return roles
 
 
@@ -117,17 +115,16 @@ def _check_password(password: str, user: User, *, field: str = "password") -> No
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationError({field: list(exc.messages)}) from None
+        raise InvalidInput({field: exc.messages}) from None
 
 
 # --- invitations: how accounts are made ---------------------------------------------------
 
 
-class InvalidLink(exceptions.APIException):
-    """An unknown, used, expired or revoked one-time token: one answer for all of them."""
+class InvalidLink(DomainError):
+    """An unknown, used, expired or revoked one-time token: one answer for all of them (400)."""
 
-    status_code = 400
-    default_detail = _l("This link is not valid: it is unknown, used, expired or revoked. Ask for a new one.")
+    default_message = _l("This link is not valid: it is unknown, used, expired or revoked. Ask for a new one.")
     default_code = "invalid-link"
 
 
@@ -152,7 +149,7 @@ def _check_username_free(username: str, *, invitation: Invitation | None = None)
         live = live.exclude(pk=invitation.pk)
     live = live.filter(Q(awaiting_approval=True) | Q(expires_at__gt=timezone.now()))
     if taken or live.exists():
-        raise ValidationError({"username": [_("This username is taken.")]})
+        raise InvalidField("username", _("This username is taken."))
 
 
 @transaction.atomic
@@ -431,7 +428,7 @@ def tell_account_changed(user: User, *, change: str) -> None:
 def user_change_own_password(*, user: User, current_password: str, new_password: str) -> None:
     """A person changes their own password; every token they hold is revoked."""
     if not user.check_password(current_password):
-        raise ValidationError({"current_password": [_("The current password is not correct.")]})
+        raise InvalidField("current_password", _("The current password is not correct."))
     _check_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -493,7 +490,7 @@ def totp_confirm(*, user: User, otp: str) -> None:
     if device is None:
         raise Conflict(_("There is no pending enrolment to confirm."))
     if not device.verify_token(otp):
-        raise ValidationError({"otp": [_("The code is not valid.")]})
+        raise InvalidField("otp", _("The code is not valid."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     revoke_all_tokens(user=user, reason="totp_enrolled")
@@ -521,7 +518,7 @@ def api_key_create(*, actor: User, name: str, scopes: list[str], expires_at: dat
     if not actor.organisation.is_active_member:
         raise BusinessRuleViolation(_("Your organisation is suspended: it cannot create API keys."))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": [_("Must be in the future.")]})
+        raise InvalidField("expires_at", _("Must be in the future."))
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = secrets.token_hex(4)

@@ -119,8 +119,17 @@ class ReferralOutcome(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Open: not yet answered for good (what closing a case or withdrawing a consent withdraws).
 OPEN_REFERRAL_STATUSES = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
+# Pending: sent and awaiting the recipient's answer.
 PENDING_REFERRAL_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
+
+
+class Deadline(models.TextChoices):
+    """The two deadlines of a sent referral; see ``Referral.DEADLINES`` for when each is missed."""
+
+    ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+    DECIDE = "decide", _("Decide")
 
 
 class LegalHoldReason(models.TextChoices):

@@ -26,6 +26,8 @@ import holidays
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .choices import Urgency
+
 DEFAULT_DEADLINES = "immediate=1h/4h,urgent=4h/24h,normal=2wd/5wd"
 DEFAULT_TIME_ZONE = "Europe/Brussels"
 _SPEC = re.compile(r"^(\d+)(h|wd)$")
@@ -40,7 +42,7 @@ def parse_deadlines(text: str) -> dict[str, tuple[str, str]]:
         if not (_SPEC.match(acknowledge) and _SPEC.match(decide)):
             raise ImproperlyConfigured(f"REFERRAL_DEADLINES: cannot read {part!r}.")
         result[urgency.strip()] = (acknowledge, decide)
-    if set(result) != {"immediate", "urgent", "normal"}:
+    if set(result) != set(Urgency.values):
         raise ImproperlyConfigured("REFERRAL_DEADLINES must name immediate, urgent and normal.")
     return result
 

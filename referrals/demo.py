@@ -9,6 +9,7 @@ from datetime import date
 from partners.models import Organisation, User
 
 from . import services
+from .choices import ReferralKind, Urgency
 from .models import Case
 
 CHILDREN = [
@@ -27,9 +28,9 @@ CHILDREN = [
 def _triage(recipient: Organisation, **extra):
     return {
         "recipient": recipient,
-        "kind": "service",
+        "kind": ReferralKind.SERVICE,
         "phenomenon": "teen_pimp",
-        "urgency": "urgent",
+        "urgency": Urgency.URGENT,
         "requested_service": "shelter",
         "reason": "Demo: fictional reason for the referral.",
         "signals": ["general_behaviour", "appearance"],
@@ -66,7 +67,7 @@ def seed_demo_cases() -> list[Case]:
     # 2. Transfer hotline-be -> shelter-be (custody moves), then shelter-be -> care-nl sent.
     case = services.case_open(actor=hotline, subject=CHILDREN[2], phenomena=["teen_pimp", "child_prostitution"], region="BE-VLG")
     c = consent(hotline, case)
-    r = services.referral_create(actor=hotline, case=case, data=_triage(org["shelter-be"], kind="transfer", consent=c, urgency="immediate"))
+    r = services.referral_create(actor=hotline, case=case, data=_triage(org["shelter-be"], kind=ReferralKind.TRANSFER, consent=c, urgency=Urgency.IMMEDIATE))
     r = services.referral_accept(actor=shelter, referral=services.referral_send(actor=hotline, referral=r))
     c2 = consent(shelter, case, recipients=[str(org["care-nl"].id)])
     r = services.referral_create(
@@ -95,7 +96,7 @@ def seed_demo_cases() -> list[Case]:
     street = worker["streetwork-be"]
     case = services.case_open(actor=street, subject=CHILDREN[3], phenomena=["boys_prostitution"], region="BE-BRU")
     r = services.referral_create(actor=street, case=case, data=_triage(
-        org["shelter-be"], phenomenon="boys_prostitution", urgency="immediate", gender="male", region="BE-BRU",
+        org["shelter-be"], phenomenon="boys_prostitution", urgency=Urgency.IMMEDIATE, gender="male", region="BE-BRU",
         language="fr", legal_basis="vital_interest",
         legal_basis_justification="Demo: imminent danger, no time to reach a guardian for consent."))
     services.referral_send(actor=street, referral=r)

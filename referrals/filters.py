@@ -1,9 +1,6 @@
 """List filters for cases, referrals and the exception review queue."""
 
-from datetime import timedelta
-
 import django_filters
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +63,5 @@ class ExceptionFilter(django_filters.FilterSet):
         fields = ["review_status", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
-        cutoff = timezone.now() - timedelta(hours=settings.EXCEPTION_REVIEW_HOURS)
-        condition = {"review_status": ExceptionReview.PENDING, "created_at__lt": cutoff}
-        return queryset.filter(**condition) if value else queryset.exclude(**condition)
+        now = timezone.now()
+        return queryset.review_overdue_at(now) if value else queryset.review_not_overdue_at(now)

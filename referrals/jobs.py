@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from coalition.audit.services import record
@@ -18,21 +17,17 @@ from coalition.events.models import OverdueNotice
 from coalition.events.services import emit
 
 from . import retention
-from .choices import PENDING_REFERRAL_STATUSES, ReferralStatus
-from .models import Referral
+from .choices import Deadline
+from .models import DEADLINE_RULES, Referral
 
-DEADLINES = ("acknowledge", "decide")
+DEADLINES = tuple(Deadline.values)
 
 
 def _overdue_candidates(deadline: str, now: datetime) -> list[Referral]:
-    if deadline == "acknowledge":
-        due = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
-        field = "acknowledge_due"
-    else:
-        due = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
-        field = "decide_due"
+    """Up to 500 referrals that missed ``deadline`` (the rule of ``Referral.objects.past_deadline``), not yet noticed."""
     noticed = OverdueNotice.objects.filter(deadline=deadline).values("referral")
-    return list(Referral.objects.filter(due).exclude(pk__in=noticed).order_by(field)[:500])
+    missed = Referral.objects.past_deadline(deadline, now).exclude(pk__in=noticed)
+    return list(missed.order_by(DEADLINE_RULES[deadline].field)[:500])
 
 
 def detect_overdue(now: datetime | None = None) -> int:
@@ -48,7 +43,7 @@ def detect_overdue(now: datetime | None = None) -> int:
                         referral=referral.pk, deadline=deadline
                     ).exists():
                         continue
-                    due_at = referral.acknowledge_due if deadline == "acknowledge" else referral.decide_due
+                    due_at = getattr(referral, DEADLINE_RULES[deadline].field)
                     if due_at is None or due_at >= now:
                         continue
                     notice = OverdueNotice.objects.create(referral=referral.pk, deadline=deadline, due_at=due_at)

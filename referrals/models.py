@@ -8,18 +8,24 @@ the database, not only by code.
 """
 
 import uuid
+from datetime import datetime, timedelta
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from coalition.core.authorship import CreatedBy
 from coalition.core.crypto import EncryptedTextField
-from partners.models import ApiKey, Organisation
+from partners.models import Organisation
 
 from .choices import (
+    OPEN_REFERRAL_STATUSES,
+    PENDING_REFERRAL_STATUSES,
     CaseOutcome,
     CaseStatus,
+    Deadline,
     DeclineReason,
     ExceptionReview,
     InvolvementRole,
@@ -33,7 +39,32 @@ from .choices import (
 )
 
 
-class Case(models.Model):
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class VersionedQuerySet(models.QuerySet[_Row, _Row]):
+    """Rows whose ``version`` is their ETag."""
+
+    def bump_version(self, **changes) -> int:
+        """Write ``changes`` to every row and bump its version, in one UPDATE (no row lock needed)."""
+        return self.update(version=F("version") + 1, **changes)
+
+
+class Versioned:
+    """A model whose ``version`` grows with every change and is the ETag clients send in If-Match.
+
+    ``bump_version()`` (one row, saved with its next ``save()``) and
+    ``VersionedQuerySet.bump_version()`` (many rows, at once) are the only ways it grows.
+    """
+
+    version: int
+
+    def bump_version(self) -> None:
+        """The next version. The caller holds the row lock (read FOR UPDATE), so no other writer can interleave."""
+        self.version += 1
+
+
+class Case(Versioned, models.Model):
     """One young person as known to the network, held by exactly one lead organisation.
 
     ``version`` grows with every change and is the ETag clients send in If-Match.
@@ -59,6 +90,8 @@ class Case(models.Model):
     purged_at = models.DateTimeField(null=True, blank=True)
     # Set on a page of cases by the serializer: the subject this actor may see, if any.
     shown_subject: "Subject | None"
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-opened_at"]
@@ -121,7 +154,7 @@ class Involvement(models.Model):
         ordering = ["started_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case"], condition=Q(role="lead", ended_at__isnull=True), name="one_open_lead_per_case"
+                fields=["case"], condition=Q(role=InvolvementRole.LEAD, ended_at__isnull=True), name="one_open_lead_per_case"
             ),
             models.UniqueConstraint(
                 fields=["case", "organisation"], condition=Q(ended_at__isnull=True), name="one_open_involvement_per_org"
@@ -165,10 +198,63 @@ class Consent(models.Model):
         )
 
 
-class Referral(models.Model):
+class DeadlineRule(NamedTuple):
+    """A deadline is missed once ``field`` has passed while the referral is still in one of ``awaiting``."""
+
+    field: str
+    awaiting: tuple[str, ...]
+
+
+# The overdue rule (api_docs/concepts.md, "Deadlines"), stated once: the queryset methods below and
+# ``Referral.is_overdue`` both read it, and so does everything that asks what is overdue.
+DEADLINE_RULES: dict[str, DeadlineRule] = {
+    Deadline.ACKNOWLEDGE: DeadlineRule("acknowledge_due", (ReferralStatus.SENT,)),
+    Deadline.DECIDE: DeadlineRule("decide_due", PENDING_REFERRAL_STATUSES),
+}
+
+
+def missed_deadline(deadline: str, now: datetime) -> Q:
+    """The condition of a referral that missed ``deadline`` at ``now``."""
+    rule = DEADLINE_RULES[deadline]
+    return Q(status__in=rule.awaiting, **{f"{rule.field}__lt": now})
+
+
+def overdue(now: datetime) -> Q:
+    """The condition of a referral past any of its deadlines at ``now``."""
+    condition = Q()
+    for deadline in DEADLINE_RULES:
+        condition |= missed_deadline(deadline, now)
+    return condition
+
+
+class ReferralQuerySet(VersionedQuerySet["Referral"]):
+    """The named sets of referrals every list, job and figure uses, each rule written once."""
+
+    def open(self) -> "ReferralQuerySet":
+        """Not answered for good: draft, sent or acknowledged."""
+        return self.filter(status__in=OPEN_REFERRAL_STATUSES)
+
+    def pending(self) -> "ReferralQuerySet":
+        """Sent and awaiting the recipient's answer."""
+        return self.filter(status__in=PENDING_REFERRAL_STATUSES)
+
+    def past_deadline(self, deadline: str, now: datetime) -> "ReferralQuerySet":
+        """Those that missed ``deadline`` (``Deadline``) at ``now``."""
+        return self.filter(missed_deadline(deadline, now))
+
+    def overdue_at(self, now: datetime) -> "ReferralQuerySet":
+        """Those past a deadline at ``now``: acknowledge missed while sent, or decide missed while pending."""
+        return self.filter(overdue(now))
+
+    def not_overdue_at(self, now: datetime) -> "ReferralQuerySet":
+        return self.exclude(overdue(now))
+
+
+class Referral(Versioned, CreatedBy):
     """A request from one organisation to another about a case; its lifecycle is in api_docs/concepts.md.
 
-    Only ``referrals.services`` changes ``status``; ``version`` is its ETag.
+    Only ``referrals.services`` changes ``status``, through ``referrals.transitions``;
+    ``version`` is its ETag. ``created_by`` / ``created_by_api_key``: who drafted it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -195,8 +281,6 @@ class Referral(models.Model):
     decline_reason = EncryptedTextField(blank=True)
     outcome_code = models.CharField(max_length=30, choices=ReferralOutcome.choices, blank=True)
     rerouted_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reroutes")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -206,6 +290,8 @@ class Referral(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferralQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -233,7 +319,7 @@ class Referral(models.Model):
                          "urgency", "phenomenon"],
                 # An OR, not IN: PostgreSQL re-creates an IN predicate from its own
                 # definition as different text, and bench/seed.py rebuilds from it.
-                condition=Q(status="sent") | Q(status="acknowledged"),
+                condition=Q(status=ReferralStatus.SENT) | Q(status=ReferralStatus.ACKNOWLEDGED),
                 name="referral_pending",
             ),
         ]
@@ -241,13 +327,30 @@ class Referral(models.Model):
             models.CheckConstraint(condition=~Q(sender=models.F("recipient")), name="referral_not_to_self"),
         ]
 
-    def is_overdue(self, now=None) -> bool:
+    def has_missed(self, deadline: str, now: datetime) -> bool:
+        """Whether this referral missed ``deadline`` at ``now``: ``missed_deadline`` for one row."""
+        rule = DEADLINE_RULES[deadline]
+        due = getattr(self, rule.field)
+        return self.status in rule.awaiting and due is not None and due < now
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Past any deadline at ``now``: ``Referral.objects.overdue_at(now)`` for one row."""
         now = now or timezone.now()
-        if self.status == ReferralStatus.SENT and self.acknowledge_due and self.acknowledge_due < now:
-            return True
-        return self.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED) and bool(
-            self.decide_due and self.decide_due < now
-        )
+        return any(self.has_missed(deadline, now) for deadline in DEADLINE_RULES)
+
+
+class LegalBasisExceptionQuerySet(models.QuerySet):
+    def review_overdue_at(self, now: datetime) -> "LegalBasisExceptionQuerySet":
+        """Awaiting review for longer than ``EXCEPTION_REVIEW_HOURS`` at ``now``."""
+        return self.filter(review_status=ExceptionReview.PENDING, created_at__lt=review_cutoff(now))
+
+    def review_not_overdue_at(self, now: datetime) -> "LegalBasisExceptionQuerySet":
+        return self.exclude(review_status=ExceptionReview.PENDING, created_at__lt=review_cutoff(now))
+
+
+def review_cutoff(now: datetime) -> datetime:
+    """An exception created before this and still pending at ``now`` is overdue for review."""
+    return now - timedelta(hours=settings.EXCEPTION_REVIEW_HOURS)
 
 
 class LegalBasisException(models.Model):
@@ -265,19 +368,27 @@ class LegalBasisException(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = EncryptedTextField(blank=True)
 
+    objects = LegalBasisExceptionQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["review_status", "created_at"])]
 
+    def is_review_overdue(self, now: datetime | None = None) -> bool:
+        """``LegalBasisException.objects.review_overdue_at(now)`` for one row."""
+        now = now or timezone.now()
+        return self.review_status == ExceptionReview.PENDING and self.created_at < review_cutoff(now)
 
-class ReferralMessage(models.Model):
-    """A short note between the sender and recipient organisations of one referral."""
+
+class ReferralMessage(CreatedBy):
+    """A short note between the sender and recipient organisations of one referral.
+
+    ``organisation`` wrote it; ``created_by`` / ``created_by_api_key`` say who for it.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="messages")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     body = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 

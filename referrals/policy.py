@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from coalition.api.problems import BusinessRuleViolation
 from coalition.core.actors import Actor
+from coalition.core.errors import BusinessRuleViolation
 
 from .choices import ReferralKind
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,12 +38,12 @@ def _locked(case: Case) -> Case:
 def erase_personal_data(case: Case, now: datetime) -> dict[str, int]:
     """Remove the identity and free text of ``case`` (locked by the caller); counts for the audit detail."""
     subjects, _detail = Subject.objects.filter(case=case).delete()
-    referrals = Referral.objects.filter(case=case).update(
-        reason="", legal_basis_justification="", decline_reason="", version=F("version") + 1, updated_at=now
+    referrals = Referral.objects.filter(case=case).bump_version(
+        reason="", legal_basis_justification="", decline_reason="", updated_at=now
     )
     exceptions = LegalBasisException.objects.filter(case=case).update(justification="", review_note="")
     messages = ReferralMessage.objects.filter(referral__case=case).update(body="")
-    Case.objects.filter(pk=case.pk).update(purged_at=now, version=F("version") + 1, updated_at=now)
+    Case.objects.filter(pk=case.pk).bump_version(purged_at=now, updated_at=now)
     forget_case(case.pk)  # Idempotency-Key records about the case: a replay afterwards is a fresh request
     case.refresh_from_db()
     return {"subject_removed": subjects, "referrals": referrals, "exceptions": exceptions, "messages": messages}

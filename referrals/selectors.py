@@ -29,8 +29,8 @@ from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
 from partners.policy import is_partner_system
 
-from .choices import PENDING_REFERRAL_STATUSES, CaseStatus, ReferralStatus
-from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+from .choices import OPEN_REFERRAL_STATUSES, CaseStatus
+from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, ReferralQuerySet, Subject
 from .policy import reads_open_cases_only
 
 
@@ -170,9 +170,7 @@ def mark_actor_involvement(actor: Actor, referrals: list[Referral]) -> None:
 
 def _involvement_decides(org_id, referral: Referral) -> bool:
     """A party to a referral that is no longer a draft or pending reads its free text only while involved."""
-    return org_id in (referral.sender_id, referral.recipient_id) and referral.status not in (
-        ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES
-    )
+    return org_id in (referral.sender_id, referral.recipient_id) and referral.status not in OPEN_REFERRAL_STATUSES
 
 
 def triage_details_visible(actor: Actor, referral: Referral) -> bool:
@@ -204,12 +202,10 @@ def may_converse(actor: Actor, referral: Referral) -> bool:
     return involved
 
 
-def referral_filter_overdue(queryset: QuerySet[Referral], overdue: bool, now=None) -> QuerySet[Referral]:
+def referral_filter_overdue(queryset: ReferralQuerySet, overdue: bool, now=None) -> ReferralQuerySet:
+    """The overdue referrals of ``queryset`` (or, with ``overdue=False``, the others) at ``now``."""
     now = now or timezone.now()
-    condition = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now) | Q(
-        status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now
-    )
-    return queryset.filter(condition) if overdue else queryset.exclude(condition)
+    return queryset.overdue_at(now) if overdue else queryset.not_overdue_at(now)
 
 
 def consents_visible_to(actor: Actor, case: Case) -> QuerySet[Consent]:

@@ -8,15 +8,14 @@ write into 412. Nothing else assigns a referral's status or a case's lead.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.api.problems import BusinessRuleViolation, Conflict, PreconditionFailed
+from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed
 from coalition.audit.services import record
 from coalition.core.actors import Actor
 from coalition.events.services import emit
@@ -24,7 +23,6 @@ from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User
 
 from .choices import (
-    PENDING_REFERRAL_STATUSES,
     CaseStatus,
     ConsentPurpose,
     ExceptionReview,
@@ -35,24 +33,14 @@ from .choices import (
 from .deadlines import deadlines_for
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 from .policy import require_membership_allows
+from .transitions import transition
 
 POLICE_KINDS = (OrganisationKind.POLICE_LIAISON, OrganisationKind.PROSECUTION_LIAISON)
-
-
-def _authorship(actor: Actor) -> dict[str, Any]:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return {"created_by": None, "created_by_api_key": api_key}
-    return {"created_by": actor, "created_by_api_key": None}
 
 
 def _check_version(obj, expected_version: int | None) -> None:
     if expected_version is not None and obj.version != expected_version:
         raise PreconditionFailed()
-
-
-def _bump(obj) -> None:
-    obj.version = F("version") + 1
 
 
 def _active_involvement(case_id, organisation_id) -> Involvement | None:
@@ -117,9 +105,7 @@ def _withdraw_open_referrals_of(case: Case, sender_id, now, *, keep: Referral | 
     one that outlived the involvement would bring in an organisation nobody
     still involved chose.
     """
-    referrals = Referral.objects.select_for_update().filter(
-        case=case, sender_id=sender_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
-    )
+    referrals = Referral.objects.select_for_update().open().filter(case=case, sender_id=sender_id)
     if keep is not None:
         referrals = referrals.exclude(pk=keep.pk)
     return _withdraw_pending(referrals, now)
@@ -129,7 +115,7 @@ def _withdraw_pending(referrals, now) -> int:
     """Withdraw referrals as a consequence of another action (close, consent withdrawal, transfer)."""
     count = 0
     for referral in referrals:
-        _set_status(referral, ReferralStatus.WITHDRAWN, now)
+        _apply(referral, "withdraw", now)
         _referral_event("referral.withdrawn", referral)
         count += 1
     return count
@@ -185,9 +171,8 @@ def case_update(*, actor: Actor, case: Case, phenomena=None, region=None, subjec
         for name, value in _subject_values(subject).items():
             setattr(subject_row, name, value)
         subject_row.save()
-    _bump(case)
+    case.bump_version()
     case.save()
-    case.refresh_from_db()
     record(action="case.update", actor=actor, obj=case, detail={"subject_changed": bool(subject)})
     return case
 
@@ -204,17 +189,13 @@ def case_close(*, actor: Actor, case: Case, outcome: str, expected_version=None)
         raise Conflict(_("The case is already closed."))
     now = timezone.now()
     parties = _involved_organisations(case.pk)
-    withdrawn = _withdraw_pending(
-        Referral.objects.select_for_update().filter(case=case, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]),
-        now,
-    )
+    withdrawn = _withdraw_pending(Referral.objects.select_for_update().open().filter(case=case), now)
     Involvement.objects.filter(case=case, ended_at__isnull=True, role=InvolvementRole.SUPPORTING).update(ended_at=now)
     case.status = CaseStatus.CLOSED
     case.closed_at = now
     case.outcome = outcome
-    _bump(case)
+    case.bump_version()
     case.save()
-    case.refresh_from_db()
     record(action="case.close", actor=actor, obj=case, detail={"outcome": outcome, "referrals_withdrawn": withdrawn})
     emit(type="case.closed", organisations=parties, case_id=case.pk, data={"outcome": outcome})
     return case
@@ -235,9 +216,8 @@ def case_reopen(*, actor: Actor, case: Case, expected_version=None) -> Case:
     case.status = CaseStatus.OPEN
     case.closed_at = None
     case.outcome = ""
-    _bump(case)
+    case.bump_version()
     case.save()
-    case.refresh_from_db()
     record(action="case.reopen", actor=actor, obj=case)
     emit(type="case.reopened", organisations=_involved_organisations(case.pk), case_id=case.pk)
     return case
@@ -276,12 +256,7 @@ def consent_withdraw(*, actor: Actor, consent: Consent) -> Consent:
     now = timezone.now()
     consent.withdrawn_at = now
     consent.save(update_fields=["withdrawn_at"])
-    withdrawn = _withdraw_pending(
-        Referral.objects.select_for_update().filter(
-            consent=consent, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
-        ),
-        now,
-    )
+    withdrawn = _withdraw_pending(Referral.objects.select_for_update().open().filter(consent=consent), now)
     record(action="consent.withdraw", actor=actor, obj=consent, detail={"referrals_withdrawn": withdrawn})
     emit(type="consent.withdrawn", organisations=_involved_organisations(consent.case_id), case_id=consent.case_id)
     return consent
@@ -353,7 +328,7 @@ def referral_create(*, actor: Actor, case: Case, data: dict[str, Any]) -> Referr
         raise Conflict(_("The case is closed."))
     _require_involved(case, actor.organisation.pk)
     require_membership_allows(actor, "referral.create", referral_kind=data.get("kind"))
-    referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **_authorship(actor))
+    referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **Referral.by(actor))
     _validate_draft(referral)
     referral.save()
     record(action="referral.create", actor=actor, obj=referral)
@@ -367,15 +342,13 @@ def referral_update(*, actor: Actor, referral: Referral, data: dict[str, Any], e
     referral = _locked_referral(referral.pk)
     _check_version(referral, expected_version)
     _require_sender(actor, referral)
-    if referral.status != ReferralStatus.DRAFT:
-        raise Conflict(_("Only a draft can be changed."))
+    transition("update").require(referral.status)
     for name, value in data.items():
         setattr(referral, name, value)
     require_membership_allows(actor, "referral.update", referral_kind=referral.kind)
     _validate_draft(referral)
-    _bump(referral)
+    referral.bump_version()
     referral.save()
-    referral.refresh_from_db()
     record(action="referral.update", actor=actor, obj=referral)
     return referral
 
@@ -390,18 +363,17 @@ def _require_recipient(actor: Actor, referral: Referral) -> None:
         raise BusinessRuleViolation(_("Only the receiving organisation can do this."))
 
 
-def _require_status(referral: Referral, allowed, action: str) -> None:
-    if referral.status not in allowed:
-        raise Conflict(
-            _("Cannot %(action)s a referral that is %(status)s.") % {"action": action, "status": referral.status}
-        )
+def _apply(referral: Referral, action: str, now) -> None:
+    """Take ``action`` (``referrals.transitions``): the new status, its time, the next version, saved.
 
-
-def _set_status(referral: Referral, status: str, now) -> None:
-    """Every caller holds the referral's row lock (read FOR UPDATE): the version is bumped here, not re-read."""
-    referral.status = status
-    setattr(referral, f"{status}_at", now)
-    referral.version += 1
+    Every caller holds the referral's row lock (read FOR UPDATE).
+    """
+    step = transition(action)
+    step.require(referral.status)
+    assert step.target is not None, f"{action} keeps the status"
+    referral.status = step.target
+    setattr(referral, f"{step.target}_at", now)
+    referral.bump_version()
     referral.save()
 
 
@@ -419,7 +391,7 @@ def referral_send(*, actor: Actor, referral: Referral, expected_version=None) ->
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_sender(actor, referral)
     require_membership_allows(actor, "referral.send", referral_kind=referral.kind)
-    _require_status(referral, (ReferralStatus.DRAFT,), "send")
+    transition("send").require(referral.status)
     if referral.case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
     _require_involved(referral.case, referral.sender_id)
@@ -430,9 +402,9 @@ def referral_send(*, actor: Actor, referral: Referral, expected_version=None) ->
     now = timezone.now()
     _require_legal_basis(referral, now.date())
     referral.acknowledge_due, referral.decide_due = deadlines_for(referral.urgency, now, country=referral.recipient.country)
-    exception = None
+    legal_exception = None
     if referral.legal_basis:
-        exception = LegalBasisException.objects.create(
+        legal_exception = LegalBasisException.objects.create(
             referral=referral,
             case_id=referral.case_id,
             organisation_id=referral.sender_id,
@@ -440,16 +412,16 @@ def referral_send(*, actor: Actor, referral: Referral, expected_version=None) ->
             justification=referral.legal_basis_justification,
             created_at=now,
         )
-    _set_status(referral, ReferralStatus.SENT, now)
+    _apply(referral, "send", now)
     record(action="referral.send", actor=actor, obj=referral, detail={"legal_basis": referral.legal_basis or None})
     _referral_event("referral.sent", referral)
-    if exception is not None:
+    if legal_exception is not None:
         emit(
             type="exception.review_required",
             organisations=[referral.sender_id],
             case_id=referral.case_id,
             referral_id=referral.pk,
-            data={"exception": str(exception.pk), "basis": exception.basis},
+            data={"exception": str(legal_exception.pk), "basis": legal_exception.basis},
         )
     return referral
 
@@ -459,8 +431,8 @@ def referral_acknowledge(*, actor: Actor, referral: Referral, expected_version=N
     referral = _start_transition(actor, referral, expected_version)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.acknowledge")
-    _require_status(referral, (ReferralStatus.SENT,), "acknowledge")
-    _set_status(referral, ReferralStatus.ACKNOWLEDGED, timezone.now())
+    transition("acknowledge").require(referral.status)
+    _apply(referral, "acknowledge", timezone.now())
     record(action="referral.acknowledge", actor=actor, obj=referral)
     _referral_event("referral.acknowledged", referral)
     return referral
@@ -477,7 +449,7 @@ def referral_accept(*, actor: Actor, referral: Referral, expected_version=None) 
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.accept")
-    _require_status(referral, PENDING_REFERRAL_STATUSES, "accept")
+    transition("accept").require(referral.status)
     case = referral.case
     if case.status != CaseStatus.OPEN:
         raise Conflict(_("The case is closed."))
@@ -490,7 +462,7 @@ def referral_accept(*, actor: Actor, referral: Referral, expected_version=None) 
     try:
         with transaction.atomic():
             _move_involvements(referral, case, now)
-            _set_status(referral, ReferralStatus.ACCEPTED, now)
+            _apply(referral, "accept", now)
     except IntegrityError:  # the database refuses a second lead or involvement: never two leads
         raise Conflict(_("The case changed meanwhile. Try again.")) from None
     record(action="referral.accept", actor=actor, obj=referral, detail={"kind": referral.kind})
@@ -519,7 +491,7 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
             case=case, organisation_id=referral.recipient_id, role=InvolvementRole.LEAD, started_at=now, referral=referral
         )
         case.lead_organisation_id = referral.recipient_id
-        _bump(case)
+        case.bump_version()
         case.save()
         # The old lead is no longer involved: nothing it still had open may bring anyone in.
         _withdraw_open_referrals_of(case, referral.sender_id, now, keep=referral)
@@ -536,10 +508,10 @@ def referral_decline(*, actor: Actor, referral: Referral, reason_code: str, reas
     _require_not_erased(referral.case)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.decline")
-    _require_status(referral, PENDING_REFERRAL_STATUSES, "decline")
+    transition("decline").require(referral.status)
     referral.decline_reason_code = reason_code
     referral.decline_reason = reason
-    _set_status(referral, ReferralStatus.DECLINED, timezone.now())
+    _apply(referral, "decline", timezone.now())
     record(action="referral.decline", actor=actor, obj=referral, detail={"reason_code": reason_code})
     _referral_event("referral.declined", referral)
     return referral
@@ -550,8 +522,8 @@ def referral_withdraw(*, actor: Actor, referral: Referral, expected_version=None
     referral = _start_transition(actor, referral, expected_version)
     _require_sender(actor, referral)
     require_membership_allows(actor, "referral.withdraw")
-    _require_status(referral, (ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES), "withdraw")
-    _set_status(referral, ReferralStatus.WITHDRAWN, timezone.now())
+    transition("withdraw").require(referral.status)
+    _apply(referral, "withdraw", timezone.now())
     record(action="referral.withdraw", actor=actor, obj=referral)
     _referral_event("referral.withdrawn", referral)
     return referral
@@ -563,7 +535,7 @@ def referral_complete(*, actor: Actor, referral: Referral, outcome_code: str, ex
     referral = _start_transition(actor, referral, expected_version, lock_case=True)
     _require_recipient(actor, referral)
     require_membership_allows(actor, "referral.complete")
-    _require_status(referral, (ReferralStatus.ACCEPTED,), "complete")
+    transition("complete").require(referral.status)
     now = timezone.now()
     if referral.kind == ReferralKind.SERVICE:
         ended = Involvement.objects.filter(
@@ -575,7 +547,7 @@ def referral_complete(*, actor: Actor, referral: Referral, outcome_code: str, ex
         if ended:
             _withdraw_open_referrals_of(referral.case, referral.recipient_id, now)
     referral.outcome_code = outcome_code
-    _set_status(referral, ReferralStatus.COMPLETED, now)
+    _apply(referral, "complete", now)
     record(action="referral.complete", actor=actor, obj=referral, detail={"outcome_code": outcome_code})
     _referral_event("referral.completed", referral)
     return referral
@@ -597,16 +569,10 @@ def message_post(*, actor: Actor, referral: Referral, body: str) -> ReferralMess
     if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
         raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
     require_membership_allows(actor, "referral.message_post")
-    if referral.status == ReferralStatus.DRAFT:
-        raise Conflict(_("A draft has no recipient yet."))
+    transition("message").require(referral.status)
     _require_not_erased(case)
-    api_key = getattr(actor, "api_key", None)
     message = ReferralMessage.objects.create(
-        referral=referral,
-        organisation=actor.organisation,
-        author=actor if isinstance(actor, User) else None,
-        api_key=api_key,
-        body=body,
+        referral=referral, organisation=actor.organisation, body=body, **ReferralMessage.by(actor)
     )
     record(action="referral.message_post", actor=actor, obj=message, case_id=referral.case_id)
     emit(
@@ -620,7 +586,9 @@ def message_post(*, actor: Actor, referral: Referral, body: str) -> ReferralMess
 
 
 @transaction.atomic
-def exception_review(*, actor: User, exception: LegalBasisException, decision: str, note: str = "") -> LegalBasisException:
+def exception_review(
+    *, actor: User, legal_exception: LegalBasisException, decision: str, note: str = ""
+) -> LegalBasisException:
     """A coordinator approves or flags a legal-basis exception, once.
 
     Flagging stops what relied on it: its referral, if still pending, is withdrawn
@@ -630,40 +598,31 @@ def exception_review(*, actor: User, exception: LegalBasisException, decision: s
     transition, so a flag and an accept of the same referral serialise, and a note
     is refused once the case's free text was erased.
     """
-    case = _locked_case(exception.case_id)
-    exception = LegalBasisException.objects.select_for_update().get(pk=exception.pk)
-    if exception.review_status != ExceptionReview.PENDING:
+    case = _locked_case(legal_exception.case_id)
+    legal_exception = LegalBasisException.objects.select_for_update().get(pk=legal_exception.pk)
+    if legal_exception.review_status != ExceptionReview.PENDING:
         raise Conflict(_("This exception has been reviewed already."))
     if note:  # the note is free text: none is added to an erased case (a review without one still is)
         _require_not_erased(case)
     now = timezone.now()
-    exception.review_status = decision
-    exception.reviewed_by = actor
-    exception.reviewed_at = now
-    exception.review_note = note
-    exception.save()
+    legal_exception.review_status = decision
+    legal_exception.reviewed_by = actor
+    legal_exception.reviewed_at = now
+    legal_exception.review_note = note
+    legal_exception.save()
     detail: dict[str, Any] = {"decision": decision}
     if decision == ExceptionReview.FLAGGED:
         detail["referrals_withdrawn"] = _withdraw_pending(
-            Referral.objects.select_for_update().filter(
-                pk=exception.referral_id, status__in=[ReferralStatus.DRAFT, *PENDING_REFERRAL_STATUSES]
-            ),
-            now,
+            Referral.objects.select_for_update().open().filter(pk=legal_exception.referral_id), now
         )
-    record(action="exception.review", actor=actor, obj=exception, detail=detail)
+    record(action="exception.review", actor=actor, obj=legal_exception, detail=detail)
     if decision == ExceptionReview.FLAGGED:
         emit(
             type="exception.flagged",
-            organisations=[exception.organisation_id],
-            case_id=exception.case_id,
-            referral_id=exception.referral_id,
-            data={"exception": str(exception.pk), "basis": exception.basis},
+            organisations=[legal_exception.organisation_id],
+            case_id=legal_exception.case_id,
+            referral_id=legal_exception.referral_id,
+            data={"exception": str(legal_exception.pk), "basis": legal_exception.basis},
         )
-    return exception
+    return legal_exception
 
-
-def exception_is_overdue(exception: LegalBasisException, now=None) -> bool:
-    from django.conf import settings
-
-    now = now or timezone.now()
-    return exception.review_status == "pending" and exception.created_at < now - timedelta(hours=settings.EXCEPTION_REVIEW_HOURS)

@@ -70,7 +70,7 @@ def test_the_overdue_list_reads_the_pending_referral_index_alone(personas):
 
 def test_a_years_figures_read_the_figures_index_alone(personas):
     coordinator = User.objects.get(username="coordinator")
-    year = oversight.referrals_for_figures(coordinator).filter(
+    year = oversight.referrals_for_statistics(coordinator).filter(
         sent_at__gte=datetime(2025, 1, 1, tzinfo=UTC), sent_at__lt=datetime(2026, 1, 1, tzinfo=UTC)
     )
     for queryset in (year.values("phenomenon").annotate(n=Count("id")), year.values("status").annotate(n=Count("id"))):

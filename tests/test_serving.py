@@ -5,15 +5,15 @@ import subprocess
 import sys
 
 from coalition.oversight import replica
-from coalition.oversight.replica import FiguresReplicaRouter, figures_reads
+from coalition.oversight.replica import StatisticsReplicaRouter, statistics_reads
 from referrals.models import Referral
 
 
-def test_only_reads_inside_figures_reads_go_to_the_replica(monkeypatch):
+def test_only_reads_inside_statistics_reads_go_to_the_replica(monkeypatch):
     monkeypatch.setattr(replica, "replica_configured", lambda: True)
-    router = FiguresReplicaRouter()
+    router = StatisticsReplicaRouter()
     assert router.db_for_read(Referral) is None
-    with figures_reads():
+    with statistics_reads():
         assert router.db_for_read(Referral) == "replica"
         assert router.db_for_write(Referral) == "default"
     assert router.db_for_read(Referral) is None
@@ -21,8 +21,8 @@ def test_only_reads_inside_figures_reads_go_to_the_replica(monkeypatch):
 
 
 def test_without_a_replica_figures_are_read_from_default():
-    with figures_reads():
-        assert FiguresReplicaRouter().db_for_read(Referral) is None
+    with statistics_reads():
+        assert StatisticsReplicaRouter().db_for_read(Referral) is None
 
 
 def _settings_error(**env) -> str:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coalition.core.actors import Actor
+from coalition.core.actors import Actor, person_and_system
 from coalition.core.context import current_request_id
 
 from .models import AuditChainHead, AuditEntry
@@ -69,12 +69,11 @@ def lock_chain() -> AuditChainHead:
 
 
 def _actor_ids(actor: Actor | None) -> dict[str, Any]:
-    if actor is None:
-        return {"actor_user": None, "actor_api_key": None, "organisation": None}
-    api_key = getattr(actor, "api_key", None)
+    """Who acted, as the ids the entry keeps (ids, not foreign keys: the trail outlives accounts)."""
+    person, api_key = person_and_system(actor)
     organisation = getattr(actor, "organisation", None)
     return {
-        "actor_user": None if api_key is not None else actor.pk,
+        "actor_user": person.pk if person is not None else None,
         "actor_api_key": api_key.pk if api_key is not None else None,
         "organisation": organisation.pk if organisation is not None else None,
     }

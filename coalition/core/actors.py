@@ -51,3 +51,17 @@ class Actor(Protocol):
         ...
 
     def has_role(self, role: str) -> bool: ...
+
+
+def person_and_system(actor: Actor | None) -> tuple[Any, Any]:
+    """Who did it, as the pair every record of an author keeps: ``(person, partner system's API key)``.
+
+    Exactly one is set for an actor; both are None when nobody acted (a periodic job,
+    the retention purge). The one place that tells the two kinds of actor apart for
+    the records (``coalition.core.authorship``, the audit trail).
+    """
+    if actor is None:
+        return None, None
+    if actor.is_partner_system:
+        return None, actor.api_key
+    return actor, None

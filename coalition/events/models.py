@@ -9,11 +9,11 @@ resuming after a ``seq`` never skips an event committed later with a smaller one
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coalition.core.authorship import CreatedBy
 from coalition.core.crypto import EncryptedTextField
 
 
@@ -48,7 +48,7 @@ class EventAudience(models.Model):
         constraints = [models.UniqueConstraint(fields=["organisation", "event"], name="one_audience_row_per_org")]
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(CreatedBy):
     """Where an organisation wants its events pushed, signed with a secret only it knows.
 
     The secret (``whsec_...``, Standard Webhooks format) is stored encrypted and shown
@@ -67,9 +67,6 @@ class WebhookEndpoint(models.Model):
     secret = EncryptedTextField()
     previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,9 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
-from coalition.api.problems import Conflict
+from coalition.core.errors import Conflict, InvalidField
 from coalition.audit.services import lock_chain, record
 from coalition.core.actors import Actor
 
@@ -100,14 +99,14 @@ def _checked_url(url: str) -> str:
     try:
         check_target(url)
     except TargetRefused as refusal:
-        raise ValidationError({"url": [refusal.message]}, code=refusal.code) from None
+        raise InvalidField("url", refusal.message, code=refusal.code) from None
     return url
 
 
 def _checked_event_types(event_types: Iterable[str]) -> list[str]:
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown:
-        raise ValidationError({"event_types": [_("Unknown event type.")]})
+        raise InvalidField("event_types", _("Unknown event type."))
     return sorted(set(event_types))
 
 
@@ -124,7 +123,7 @@ def webhook_create(
         active=active,
         description=description,
         secret=secret,
-        created_by=actor if getattr(actor, "api_key", None) is None else None,
+        **WebhookEndpoint.by(actor),
     )
     record(action="webhook.create", actor=actor, obj=endpoint,
            detail={"event_types": endpoint.event_types, "active": endpoint.active})

@@ -1,8 +1,8 @@
-"""Send the figures' reads to a read replica, and nothing else.
+"""Send the statistics' reads to a read replica, and nothing else.
 
 A router sees a model, not a view: the statistics on Referral are read from the
 same tables as the referral lists, so the choice cannot be made per model. The
-statistics code wraps its reads in ``figures_reads()``; only reads made inside it
+statistics code wraps its reads in ``statistics_reads()``; only reads made inside it
 go to the ``replica`` database (when one is configured). Writes, and reads outside
 the block, always use ``default``, so a caseworker never reads a lagging copy of
 something they just changed.
@@ -16,28 +16,28 @@ from contextvars import ContextVar
 from django.conf import settings
 
 REPLICA = "replica"
-_figures = ContextVar("figures_reads", default=False)
+_statistics = ContextVar("statistics_reads", default=False)
 
 
 @contextlib.contextmanager
-def figures_reads():
-    """Reads inside this block may come from the replica (aggregated figures only)."""
-    token = _figures.set(True)
+def statistics_reads():
+    """Reads inside this block may come from the replica (aggregated statistics only)."""
+    token = _statistics.set(True)
     try:
         yield
     finally:
-        _figures.reset(token)
+        _statistics.reset(token)
 
 
 def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
-class FiguresReplicaRouter:
-    """Reads inside ``figures_reads()`` go to the replica; all else to ``default``."""
+class StatisticsReplicaRouter:
+    """Reads inside ``statistics_reads()`` go to the replica; all else to ``default``."""
 
     def db_for_read(self, model, **hints):
-        if _figures.get() and replica_configured():
+        if _statistics.get() and replica_configured():
             return REPLICA
         return None
 

@@ -1,12 +1,12 @@
-"""Reads for coordinators' oversight and for the figures: metadata and counts only.
+"""Reads for coordinators' oversight and for the statistics: metadata and counts only.
 
 Nothing here returns identity (the subject) or free text (reasons, justifications,
 messages): the querysets are shaped into fixed metadata fields by the serializers,
-and the figures are counts grouped in the database.
+and the statistics are counts grouped in the database.
 
 Who sees what (api_docs/concepts.md, "Who may do what"):
 - oversight lists: coordinators only, every organisation;
-- figures: coordinators over the whole coalition; caseworkers and org admins over
+- statistics: coordinators over the whole coalition; caseworkers and org admins over
   the referrals their own organisation sent or received; nobody else.
 """
 
@@ -45,8 +45,8 @@ from django.utils import timezone
 from coalition.core.actors import Actor
 from partners.choices import MembershipStatus, Role
 from partners.policy import is_partner_system
-from referrals.choices import AGE_BANDS, PENDING_REFERRAL_STATUSES, CaseStatus, InvolvementRole, ReferralStatus, Urgency
-from referrals.models import Case, Involvement, Referral
+from referrals.choices import AGE_BANDS, CaseStatus, Deadline, InvolvementRole, ReferralStatus, Urgency
+from referrals.models import DEADLINE_RULES, Case, Involvement, Referral, missed_deadline
 from referrals.selectors import is_coordinator
 
 from .suppression import Line, suppress
@@ -59,19 +59,23 @@ def overdue_referrals(actor: Actor, now: datetime | None = None) -> QuerySet[Ref
     if not is_coordinator(actor):
         return Referral.objects.none()
     now = now or timezone.now()
-    acknowledge_missed = Q(status=ReferralStatus.SENT, acknowledge_due__lt=now)
-    decide_missed = Q(status__in=PENDING_REFERRAL_STATUSES, decide_due__lt=now)
+    decide_missed = missed_deadline(Deadline.DECIDE, now)
     return (
-        # The status condition repeats what both deadlines imply: it lets the planner
+        # pending() repeats what both deadlines imply: it lets the planner
         # read the pending-referral index (referral_pending) instead of the table.
-        Referral.objects.filter(sent_at__isnull=False, status__in=PENDING_REFERRAL_STATUSES)
-        .filter(acknowledge_missed | decide_missed)
+        Referral.objects.filter(sent_at__isnull=False)
+        .pending()
+        .overdue_at(now)
         .annotate(
             overdue_deadline=When_(
-                When(decide_missed, then=Value("decide")), default=Value("acknowledge"), output_field=CharField()
+                When(decide_missed, then=Value(Deadline.DECIDE.value)),
+                default=Value(Deadline.ACKNOWLEDGE.value),
+                output_field=CharField(),
             ),
             due=When_(
-                When(decide_missed, then=F("decide_due")), default=F("acknowledge_due"), output_field=DateTimeField()
+                When(decide_missed, then=F(DEADLINE_RULES[Deadline.DECIDE].field)),
+                default=F(DEADLINE_RULES[Deadline.ACKNOWLEDGE].field),
+                output_field=DateTimeField(),
             ),
         )
     )
@@ -84,7 +88,8 @@ def overdue_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]:
     counts = {(row["urgency"], row["overdue_deadline"]): row["count"] for row in rows}
     result = []
     for urgency in Urgency.values:
-        acknowledge, decide = counts.get((urgency, "acknowledge"), 0), counts.get((urgency, "decide"), 0)
+        acknowledge = counts.get((urgency, Deadline.ACKNOWLEDGE), 0)
+        decide = counts.get((urgency, Deadline.DECIDE), 0)
         result.append({"urgency": urgency, "acknowledge": acknowledge, "decide": decide, "total": acknowledge + decide})
     return result
 
@@ -140,14 +145,14 @@ def unattended_cases(actor: Actor, now: datetime | None = None) -> QuerySet[Case
     )
 
 
-# --- figures --------------------------------------------------------------------------------
+# --- statistics ----------------------------------------------------------------------------
 
 DIMENSIONS = ("period", "phenomenon", "age_band", "gender", "organisation", "outcome")
 PERIODS = ("month", "quarter", "year")
 
 
-def referrals_for_figures(actor: Actor) -> QuerySet[Referral]:
-    """The sent referrals the actor's figures count: all for coordinators, else its organisation's."""
+def referrals_for_statistics(actor: Actor) -> QuerySet[Referral]:
+    """The sent referrals the actor's statistics count: all for coordinators, else its organisation's."""
     sent = Referral.objects.filter(sent_at__isnull=False)
     if is_coordinator(actor):
         return sent
@@ -157,7 +162,7 @@ def referrals_for_figures(actor: Actor) -> QuerySet[Referral]:
     return sent.filter(Q(sender_id=org_id) | Q(recipient_id=org_id))
 
 
-def figures_scope(actor: Actor) -> str:
+def statistics_scope(actor: Actor) -> str:
     return "coalition" if is_coordinator(actor) else "organisation"
 
 
@@ -194,7 +199,7 @@ def _period_label(moment: datetime, period: str) -> str:
 
 
 @dataclass(frozen=True)
-class Figure:
+class Statistic:
     """One published count: ``count`` is None when suppressed."""
 
     values: dict[str, str]
@@ -206,15 +211,15 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class Figures:
-    cells: list[Figure]
-    margins: dict[str, list[Figure]]
-    total: Figure
+class ReferralStatistics:
+    cells: list[Statistic]
+    margins: dict[str, list[Statistic]]
+    total: Statistic
 
 
-def referral_figures(
+def referral_statistics(
     actor, *, start: datetime, end: datetime, group_by: list[str], period: str = "month", threshold: int | None = None
-) -> Figures:
+) -> ReferralStatistics:
     """Counts of sent referrals (sent in [start, end)) grouped in SQL, then suppressed.
 
     Published: one cell per combination of ``group_by`` values that occurs, the
@@ -224,7 +229,7 @@ def referral_figures(
     threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
     expressions = _dimension_expressions(period)
     names = {dimension: f"dim_{dimension}" for dimension in group_by}
-    queryset = referrals_for_figures(actor).filter(sent_at__gte=start, sent_at__lt=end)
+    queryset = referrals_for_statistics(actor).filter(sent_at__gte=start, sent_at__lt=end)
     if group_by:
         rows = list(
             queryset.annotate(**{names[d]: expressions[d] for d in group_by})
@@ -265,15 +270,15 @@ def referral_figures(
 
     hidden = suppress(counts, lines, threshold)
 
-    def figure(index: int, values: dict[str, str]) -> Figure:
-        return Figure(values=values, count=None if hidden[index] else counts[index], suppressed=hidden[index])
+    def statistic(index: int, values: dict[str, str]) -> Statistic:
+        return Statistic(values=values, count=None if hidden[index] else counts[index], suppressed=hidden[index])
 
-    cells = [figure(i, dict(zip(group_by, keys[i], strict=True))) for i in cell_indexes]
+    cells = [statistic(i, dict(zip(group_by, keys[i], strict=True))) for i in cell_indexes]
     margins = {
-        dimension: [figure(margin_index[(dimension, v)], {dimension: v}) for v in values]
+        dimension: [statistic(margin_index[(dimension, v)], {dimension: v}) for v in values]
         for dimension, values in margins_keys.items()
     }
-    return Figures(cells=cells, margins=margins, total=figure(total_index, {}))
+    return ReferralStatistics(cells=cells, margins=margins, total=statistic(total_index, {}))
 
 
 # --- timings ---------------------------------------------------------------------------------
@@ -306,7 +311,7 @@ def referral_timings(actor: Actor, *, start: datetime, end: datetime, threshold:
     A median over fewer than ``threshold`` referrals is suppressed with its count.
     """
     threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
-    queryset = referrals_for_figures(actor).filter(sent_at__gte=start, sent_at__lt=end)
+    queryset = referrals_for_statistics(actor).filter(sent_at__gte=start, sent_at__lt=end)
     results: dict[str, dict[str, Any]] = {urgency: {"urgency": urgency} for urgency in Urgency.values}
     for measure, reached_at in TIMING_MEASURES.items():
         elapsed = ExpressionWrapper(reached_at - F("sent_at"), output_field=DurationField())

@@ -54,10 +54,10 @@ def render_message(view, pk):
 
 
 def render_exception(view, pk):
-    exception = selectors.exceptions_for_review(view.request.user).filter(pk=pk).first()
-    if exception is None:
+    legal_exception = selectors.exceptions_for_review(view.request.user).filter(pk=pk).first()
+    if legal_exception is None:
         return None
-    return s.ExceptionSerializer(exception).data, {}
+    return s.ExceptionSerializer(legal_exception).data, {}
 
 
 def register() -> None:

@@ -384,10 +384,8 @@ class ExceptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(serializers.BooleanField())
-    def get_overdue(self, exception) -> bool:
-        from ..services import exception_is_overdue
-
-        return exception_is_overdue(exception)
+    def get_overdue(self, legal_exception) -> bool:
+        return legal_exception.is_review_overdue()
 
 
 class ExceptionReviewSerializer(serializers.Serializer):

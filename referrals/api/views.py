@@ -20,6 +20,7 @@ from partners.policy import allow
 
 from .. import selectors, services
 from ..filters import CaseFilter, ExceptionFilter, ReferralFilter
+from ..choices import InvolvementRole
 from ..models import Case, Consent, LegalBasisException, Referral
 from . import serializers as s
 
@@ -135,7 +136,7 @@ class CaseViewSet(mixins.ListModelMixin, ScopedActorViewSet):
         body = {
             "case": case.pk,
             "lead_organisation": case.lead_organisation_id,
-            "custody": [i for i in involvements if i.role == "lead"],
+            "custody": [i for i in involvements if i.role == InvolvementRole.LEAD],
             "involvements": involvements,
         }
         return Response(s.TimelineSerializer(body).data)
@@ -344,6 +345,8 @@ class ExceptionReviewViewSet(mixins.ListModelMixin, ScopedActorViewSet):
     def review(self, request, pk=None):
         data = s.ExceptionReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        exception = services.exception_review(actor=request.user, exception=self.get_object(), **data.validated_data)
-        return Response(s.ExceptionSerializer(exception).data)
+        legal_exception = services.exception_review(
+            actor=request.user, legal_exception=self.get_object(), **data.validated_data
+        )
+        return Response(s.ExceptionSerializer(legal_exception).data)
 

@@ -179,6 +179,6 @@ def test_an_exception_review_note_is_refused_once_the_case_is_erased_but_a_bare_
     coordinator = personas["coordinator"].user
 
     with pytest.raises(Conflict):
-        services.exception_review(actor=coordinator, exception=exception, decision="approved", note="Fictional note.")
-    reviewed = services.exception_review(actor=coordinator, exception=exception, decision="approved")
+        services.exception_review(actor=coordinator, legal_exception=exception, decision="approved", note="Fictional note.")
+    reviewed = services.exception_review(actor=coordinator, legal_exception=exception, decision="approved")
     assert reviewed.review_note == "" and reviewed.review_status == "approved"

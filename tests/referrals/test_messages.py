@@ -40,7 +40,7 @@ def test_a_partner_system_posts_for_its_organisation(flow, personas, orgs):
     assert posted.status_code == 201
     message = ReferralMessage.objects.get()
     assert message.organisation == orgs["hotline-be"]
-    assert message.author is None and message.api_key is not None
+    assert message.created_by is None and message.created_by_api_key is not None
 
 
 def test_a_message_of_the_maximum_length_is_accepted_and_a_longer_one_is_400(flow, personas):

@@ -250,7 +250,7 @@ def _exception(owner: Organisation, counterpart: Organisation, state: dict) -> d
     decision = state.get("review_status", ExceptionReview.PENDING)
     if decision != ExceptionReview.PENDING:
         reviewer = _hand_of(make_organisation("coordination", OrganisationKind.COORDINATOR))
-        exception = referral_services.exception_review(actor=reviewer, exception=exception, decision=decision)
+        exception = referral_services.exception_review(actor=reviewer, legal_exception=exception, decision=decision)
     return {"id": exception.pk}
 
 

@@ -1,7 +1,7 @@
-"""CSV for the figures, chosen with ``?format=csv`` or ``Accept: text/csv``.
+"""CSV for the statistics, chosen with ``?format=csv`` or ``Accept: text/csv``.
 
 Problem responses stay JSON: ``coalition.api.problems`` switches any non-JSON
-renderer back to JSON for errors, so this renderer only ever sees figures.
+renderer back to JSON for errors, so this renderer only ever sees statistics.
 """
 
 import csv

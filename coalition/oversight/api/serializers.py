@@ -1,4 +1,4 @@
-"""Output shapes of oversight and figures: ids, codes, times and counts; never identity or free text.
+"""Output shapes of oversight and statistics: ids, codes, times and counts; never identity or free text.
 
 Every field is named here explicitly (no model serializers), so a field added to a
 model later cannot leak into these answers.
@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from coalition.api.representation import CompiledRepresentation
 from partners.choices import MembershipStatus, Phenomenon
-from referrals.choices import CaseStatus, ReferralKind, ReferralStatus, Urgency
+from referrals.choices import CaseStatus, Deadline, ReferralKind, ReferralStatus, Urgency
 
 from ..selectors import DIMENSIONS, PERIODS
 
@@ -34,7 +35,7 @@ class OverdueReferralSerializer(CompiledRepresentation, serializers.Serializer):
     phenomenon = serializers.ChoiceField(choices=Phenomenon.choices)
     sent_at = serializers.DateTimeField()
     overdue_deadline = serializers.ChoiceField(
-        choices=[("acknowledge", _("Acknowledge")), ("decide", _("Decide"))],
+        choices=Deadline.choices,
         help_text=_("The deadline missed; decide when both were."),
     )
     due = serializers.DateTimeField(help_text=_("When that deadline fell."))
@@ -94,7 +95,7 @@ class UnattendedCaseSerializer(serializers.Serializer):
         return reasons
 
 
-# --- figures: the question ------------------------------------------------------------------
+# --- statistics: the question ------------------------------------------------------------------
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -146,12 +147,12 @@ class GroupByField(serializers.Field):
         return ",".join(value)
 
 
-class FiguresQuerySerializer(PeriodQuerySerializer):
+class StatisticsQuerySerializer(PeriodQuerySerializer):
     group_by = GroupByField(required=False, default=list)
     period = serializers.ChoiceField(choices=PERIODS, required=False, default="month")
 
 
-# --- figures: the answer --------------------------------------------------------------------
+# --- statistics: the answer --------------------------------------------------------------------
 
 
 class CountSerializer(serializers.Serializer):
@@ -188,7 +189,9 @@ class _FromFieldMixin(_SerializerBase):
         return fields
 
 
-class ReferralFiguresSerializer(_FromFieldMixin, serializers.Serializer):
+# The schema's component keeps its published name (ReferralFigures).
+@extend_schema_serializer(component_name="ReferralFigures")
+class ReferralStatisticsSerializer(_FromFieldMixin, serializers.Serializer):
     """Counts of sent referrals: the cells, the subtotals of each dimension and the total."""
 
     scope = serializers.ChoiceField(

@@ -11,6 +11,6 @@ router.register("oversight/unattended", views.UnattendedViewSet, basename="overs
 
 urlpatterns = [
     *router.urls,
-    path("statistics/referrals/", views.ReferralFiguresView.as_view(), name="statistics-referrals"),
-    path("statistics/timings/", views.TimingFiguresView.as_view(), name="statistics-timings"),
+    path("statistics/referrals/", views.ReferralStatisticsView.as_view(), name="statistics-referrals"),
+    path("statistics/timings/", views.TimingStatisticsView.as_view(), name="statistics-timings"),
 ]

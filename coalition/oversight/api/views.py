@@ -1,6 +1,6 @@
-"""Oversight lists for coordinators and figures for members: thin views over the selectors.
+"""Oversight lists for coordinators and statistics for members: thin views over the selectors.
 
-Coordinators only for ``/oversight/...``; figures for coordinators (the whole coalition)
+Coordinators only for ``/oversight/...``; statistics for coordinators (the whole coalition)
 and for caseworkers and org admins (their organisation's referrals). No API-key scope
 reaches them: there is no statistics scope, and a partner system has its own data.
 """
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
-from coalition.oversight.replica import figures_reads
+from coalition.oversight.replica import statistics_reads
 from partners.choices import Role
 from partners.policy import allow
 from referrals.models import Case, Involvement, Referral
@@ -29,7 +29,7 @@ from . import serializers as s
 from .renderers import CSVRenderer
 
 COORDINATORS = allow(Role.COORDINATOR)
-FIGURE_READERS = allow(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
+STATISTICS_READERS = allow(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
 
 
 OVERDUE_COLUMNS = ("id", "case", "sender", "recipient", "kind", "status", "urgency", "phenomenon", "sent_at",
@@ -100,7 +100,7 @@ class UnattendedViewSet(OversightViewSet):
     ordering = "opened_at"
 
 
-# --- figures ----------------------------------------------------------------------------------
+# --- statistics ------------------------------------------------------------------------------
 
 PERIOD_PARAMETERS = [
     OpenApiParameter("year", OpenApiTypes.INT, description="A calendar year (default: the current one)."),
@@ -110,7 +110,7 @@ PERIOD_PARAMETERS = [
 ]
 
 
-class FiguresSchema(CoalitionAutoSchema):
+class StatisticsSchema(CoalitionAutoSchema):
     """An empty query parameter (``?year=``) counts as not given, as the list filters do: the schema says so."""
 
     def get_operation(self, *args, **kwargs):
@@ -121,10 +121,10 @@ class FiguresSchema(CoalitionAutoSchema):
         return operation
 
 
-class FiguresView(CoalitionAPIView):
-    schema = FiguresSchema()
+class StatisticsView(CoalitionAPIView):
+    schema = StatisticsSchema()
     renderer_classes = [JSONRenderer, CSVRenderer]
-    policy = {"get": FIGURE_READERS}
+    policy = {"get": STATISTICS_READERS}
     query_serializer_class = s.PeriodQuerySerializer
     csv_name = "figures"
 
@@ -147,10 +147,10 @@ class FiguresView(CoalitionAPIView):
         return response
 
 
-class ReferralFiguresView(FiguresView):
+class ReferralStatisticsView(StatisticsView):
     """Counts of sent referrals by the chosen dimensions, small counts suppressed."""
 
-    query_serializer_class = s.FiguresQuerySerializer
+    query_serializer_class = s.StatisticsQuerySerializer
     csv_name = "referral-figures"
 
     @extend_schema(
@@ -164,27 +164,27 @@ class ReferralFiguresView(FiguresView):
             ),
             OpenApiParameter("period", OpenApiTypes.STR, enum=list(selectors.PERIODS), description="Bucket of `period`."),
         ],
-        responses={(200, "application/json"): s.ReferralFiguresSerializer, (200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "application/json"): s.ReferralStatisticsSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         query = self.query(request)
         group_by = query["group_by"]
-        with figures_reads():  # the read replica, when one is configured
-            figures = selectors.referral_figures(
+        with statistics_reads():  # the read replica, when one is configured
+            statistics = selectors.referral_statistics(
                 request.user, start=query["start"], end=query["end"], group_by=group_by, period=query["period"]
             )
         body = {
-            "scope": selectors.figures_scope(request.user),
+            "scope": selectors.statistics_scope(request.user),
             "from": query["first_day"],
             "to": query["last_day"],
             "group_by": group_by,
             "period": query["period"] if "period" in group_by else None,
             "min_cell": s.min_cell(),
-            "total": figures.total.as_dict(),
-            "margins": {d: [f.as_dict() for f in margin] for d, margin in figures.margins.items()},
-            "cells": [f.as_dict() for f in figures.cells],
+            "total": statistics.total.as_dict(),
+            "margins": {d: [f.as_dict() for f in margin] for d, margin in statistics.margins.items()},
+            "cells": [f.as_dict() for f in statistics.cells],
         }
-        return self.respond(s.ReferralFiguresSerializer(body).data, query)
+        return self.respond(s.ReferralStatisticsSerializer(body).data, query)
 
     def csv_rows(self, data):
         """One line per cell, then the subtotals and the total with ``all`` in the other columns."""
@@ -193,16 +193,16 @@ class ReferralFiguresView(FiguresView):
         for cell in data["cells"]:
             yield [*(cell[d] for d in dimensions), cell["count"], cell["suppressed"]]
         for dimension, margin in data["margins"].items():
-            for figure in margin:
-                values = [figure[dimension] if d == dimension else "all" for d in dimensions]
-                yield [*values, figure["count"], figure["suppressed"]]
+            for subtotal in margin:
+                values = [subtotal[dimension] if d == dimension else "all" for d in dimensions]
+                yield [*values, subtotal["count"], subtotal["suppressed"]]
         if dimensions:
             yield [*("all" for _ in dimensions), data["total"]["count"], data["total"]["suppressed"]]
         else:
             yield [data["total"]["count"], data["total"]["suppressed"]]
 
 
-class TimingFiguresView(FiguresView):
+class TimingStatisticsView(StatisticsView):
     """Median hours to the first answer and to acceptance, by urgency, small groups suppressed."""
 
     csv_name = "referral-timings"
@@ -214,10 +214,10 @@ class TimingFiguresView(FiguresView):
     )
     def get(self, request):
         query = self.query(request)
-        with figures_reads():  # the read replica, when one is configured
+        with statistics_reads():  # the read replica, when one is configured
             results = selectors.referral_timings(request.user, start=query["start"], end=query["end"])
         body = {
-            "scope": selectors.figures_scope(request.user),
+            "scope": selectors.statistics_scope(request.user),
             "from": query["first_day"],
             "to": query["last_day"],
             "min_cell": s.min_cell(),
