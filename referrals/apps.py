@@ -9,4 +9,4 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from .api import replay
 
-        replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages, exceptions
+        replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages

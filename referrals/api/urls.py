@@ -5,6 +5,5 @@ from . import views
 router = SimpleRouter(use_regex_path=False)
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("referrals", views.ReferralViewSet, basename="referral")
-router.register("oversight/exceptions", views.ExceptionReviewViewSet, basename="exception")
 
 urlpatterns = router.urls

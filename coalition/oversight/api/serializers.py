@@ -1,7 +1,8 @@
 """Output shapes of oversight and figures: ids, codes, times and counts; never identity or free text.
 
-Every field is named here explicitly (no model serializers), so a field added to a
-model later cannot leak into these answers.
+Every field is named here explicitly, so a field added to a model later cannot leak
+into these answers. The one piece of free text is a legal-basis exception's
+justification, in the coordinators' review queue, because reviewing it is the point.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -9,11 +10,14 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from coalition.api.representation import CompiledRepresentation
 from partners.choices import MembershipStatus, Phenomenon
-from referrals.choices import CaseStatus, ReferralKind, ReferralStatus, Urgency
+from referrals.choices import CaseStatus, ExceptionReview, ReferralKind, ReferralStatus, Urgency
+from referrals.models import LegalBasisException
+from referrals.services import exception_is_overdue
 
 from ..selectors import DIMENSIONS, PERIODS
 
@@ -91,6 +95,39 @@ class UnattendedCaseSerializer(serializers.Serializer):
         if case.idle:
             reasons.append("idle")
         return reasons
+
+
+# --- legal-basis exceptions under review ----------------------------------------------------
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    """A legal-basis exception in the coordinators' review queue.
+
+    The justification is shown here, and only here, because reviewing it is the point.
+    """
+
+    referral = serializers.UUIDField(source="referral_id")
+    case = serializers.UUIDField(source="case_id")
+    organisation = serializers.UUIDField(source="organisation_id")
+    overdue = serializers.SerializerMethodField()
+    reviewed_by = serializers.UUIDField(source="reviewed_by_id", allow_null=True)
+
+    class Meta:
+        model = LegalBasisException
+        fields = [
+            "id", "referral", "case", "organisation", "basis", "justification", "created_at", "review_status",
+            "reviewed_by", "reviewed_at", "review_note", "overdue",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_overdue(self, exception) -> bool:
+        return exception_is_overdue(exception)
+
+
+class ExceptionReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[(ExceptionReview.APPROVED, _("Approve")), (ExceptionReview.FLAGGED, _("Flag"))])
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
 # --- figures: the question ------------------------------------------------------------------
