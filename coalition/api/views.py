@@ -35,6 +35,14 @@ class CoalitionViewSet(DeclaredMethodsMixin, IdempotencyMixin, viewsets.GenericV
     """A viewset with the coalition's conventions (405 first, Idempotency-Key on POST)."""
 
 
+# What a ScopedViewSet subclass may not replace, and what it uses instead.
+_KEPT_METHODS = {
+    "get_queryset": "narrow_queryset(self, queryset)",
+    "get_object": "check_object(self, obj)",
+    "filter_queryset": "the filtered_actions class attribute",
+}
+
+
 class ScopedViewSet(CoalitionViewSet):
     """Base of every tenant-data viewset: the queryset comes from a selector taking the actor.
 
@@ -61,16 +69,9 @@ class ScopedViewSet(CoalitionViewSet):
     # same list (a summary of it) names itself here to take the same filters.
     filtered_actions: frozenset[str] = frozenset({"list"})
 
-    # What a subclass may not replace, and what it uses instead.
-    _KEPT = {
-        "get_queryset": "narrow_queryset(self, queryset)",
-        "get_object": "check_object(self, obj)",
-        "filter_queryset": "the filtered_actions class attribute",
-    }
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for name, hook in ScopedViewSet._KEPT.items():
+        for name, hook in _KEPT_METHODS.items():
             # Resolved through the MRO, so a mixin listed before this class is caught too.
             if getattr(cls, name) is not getattr(ScopedViewSet, name):
                 raise ImproperlyConfigured(

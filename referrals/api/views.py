@@ -65,10 +65,9 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
         return queryset
 
     def check_object(self, obj):
-        if self.request.method != "GET":
-            # Writes need the organisation to be involved now, not only in the past.
-            if not selectors.involved_in(self.request.user, obj):
-                raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
+        # Writes need the organisation to be involved now, not only in the past.
+        if self.request.method != "GET" and not selectors.involved_in(self.request.user, obj):
+            raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
 
     @extend_schema(responses={200: s.CaseSerializer})
     def retrieve(self, request, pk=None):
