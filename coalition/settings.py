@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "coalition.mail",
     "partners",
     "referrals",
+    "coalition.oversight",  # above referrals: registers into its lower layers from ready()
 ]
 if DEBUG:
     INSTALLED_APPS.append("django.contrib.sessions")

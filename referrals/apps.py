@@ -14,7 +14,7 @@ class ReferralsConfig(AppConfig):
         from .api import replay
         from .checks import check_deadline_settings
 
-        replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages, exceptions
+        replay.register()  # Idempotency-Key replays of cases, referrals, consents, messages
         jobs.register()  # overdue detection and the retention purge, run by the worker
         register_demo_seeder(demo.seed_demo)  # the fictional demo cases, after the demo logins
         checks.register(check_deadline_settings, "settings")  # a bad REFERRAL_DEADLINES or COALITION_TIME_ZONE stops the start

@@ -11,7 +11,7 @@ from coalition.api.etag import etag_for
 from coalition.api.idempotency import register_replay
 
 from .. import selectors
-from ..models import Case, Consent, LegalBasisException, Referral, ReferralMessage
+from ..models import Case, Consent, Referral, ReferralMessage
 from . import serializers as s
 
 
@@ -53,16 +53,8 @@ def render_message(view, pk):
     return s.MessageSerializer(message).data, {}
 
 
-def render_exception(view, pk):
-    legal_exception = selectors.exceptions_for_review(view.request.user).filter(pk=pk).first()
-    if legal_exception is None:
-        return None
-    return s.ExceptionSerializer(legal_exception).data, {}
-
-
 def register() -> None:
     register_replay(Case, render=render_case, case_of=lambda case: case.pk)
     register_replay(Referral, render=render_referral)
     register_replay(Consent, render=render_consent)
     register_replay(ReferralMessage, render=render_message, case_of=lambda message: message.referral.case_id)
-    register_replay(LegalBasisException, render=render_exception)

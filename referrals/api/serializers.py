@@ -13,10 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from coalition.api.fields import ScopedPrimaryKeyRelatedField
 from coalition.api.representation import CompiledRepresentation
 from coalition.core.actors import Actor
 from partners.api.serializers import RegionField, UniqueListField
 from partners.choices import Language, Phenomenon
+from partners.selectors import organisations_visible_to
 
 from .. import selectors
 from ..choices import (
@@ -26,7 +28,6 @@ from ..choices import (
     ConsentMethod,
     ConsentPurpose,
     DeclineReason,
-    ExceptionReview,
     Gender,
     LegalBasis,
     ReferralKind,
@@ -36,7 +37,7 @@ from ..choices import (
     Urgency,
     age_band,
 )
-from ..models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
+from ..models import Case, Consent, Involvement, Referral, ReferralMessage, Subject
 
 # --- subject and case ------------------------------------------------------------------------
 
@@ -197,9 +198,7 @@ class ConsentCreateSerializer(serializers.Serializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
 
     def validate_recipients(self, value):
-        from partners.models import Organisation
-
-        known = set(Organisation.objects.filter(pk__in=value).values_list("pk", flat=True))
+        known = set(organisations_visible_to(self.context["actor"]).filter(pk__in=value).values_list("pk", flat=True))
         unknown = [str(v) for v in value if v not in known]
         if unknown:
             raise serializers.ValidationError(_("Unknown organisation."))
@@ -310,7 +309,14 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
 class ReferralWriteSerializer(serializers.Serializer):
     """Fields of a draft. Ids are resolved through the actor's scope by the view."""
 
-    recipient = serializers.UUIDField()
+    # The docstring above is the schema's description of the body (api_docs/openapi.yaml):
+    # it stays as published. How: the view gives the actor in the context, and these fields
+    # resolve each id through it into what the services take: the recipient among the
+    # coalition's organisations, the referral it re-routes among those the actor sees, the
+    # consent (in ``validate``) among the consents of the referral's case. An id outside the
+    # scope reads like an unknown one.
+
+    recipient = ScopedPrimaryKeyRelatedField(scope=organisations_visible_to, unknown=_("Unknown organisation."))
     kind = serializers.ChoiceField(choices=ReferralKind.choices)
     phenomenon = serializers.ChoiceField(choices=Phenomenon.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
@@ -326,11 +332,40 @@ class ReferralWriteSerializer(serializers.Serializer):
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     region = RegionField(required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=Language.choices, required=False, allow_blank=True)
-    rerouted_from = serializers.UUIDField(required=False, allow_null=True)
+    rerouted_from = ScopedPrimaryKeyRelatedField(
+        scope=selectors.referrals_visible_to, unknown=_("No such referral."), required=False, allow_null=True
+    )
+
+    def referral_case(self, attrs) -> Case:
+        """The case the referral is (or will be) in: its consent must be one of this case's.
+
+        A draft's own case, named by the view in the context; a new referral's is in its body.
+        """
+        return self.context["case"]
+
+    def validate(self, attrs):
+        values = dict(attrs)
+        if values.get("consent") is not None:
+            # The consent's scope is the referral's case, known once the other fields are valid.
+            consents = selectors.consents_visible_to(self.context["actor"], self.referral_case(values))
+            values["consent"] = consents.filter(pk=values["consent"]).first()
+            if values["consent"] is None:
+                raise serializers.ValidationError({"consent": [_("No such consent in this case.")]})
+        if "legal_basis" in values:
+            basis = values["legal_basis"] or {}
+            values["legal_basis"] = basis.get("basis", "")
+            values["legal_basis_justification"] = basis.get("justification") or ""
+        for name in ("reason", "gender", "region", "language"):
+            if name in values and values[name] is None:
+                values[name] = ""
+        return values
 
 
 class ReferralCreateSerializer(ReferralWriteSerializer):
-    case = serializers.UUIDField()
+    case = ScopedPrimaryKeyRelatedField(scope=selectors.cases_visible_to, unknown=_("No such case."))
+
+    def referral_case(self, attrs) -> Case:
+        return attrs["case"]
 
 
 class ReferralUpdateSerializer(ReferralWriteSerializer):
@@ -358,37 +393,3 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class MessageCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH)
-
-
-# --- oversight ---------------------------------------------------------------------------------
-
-
-class ExceptionSerializer(serializers.ModelSerializer):
-    """A legal-basis exception in the coordinators' review queue.
-
-    The justification is shown here, and only here, because reviewing it is the point.
-    """
-
-    referral = serializers.UUIDField(source="referral_id")
-    case = serializers.UUIDField(source="case_id")
-    organisation = serializers.UUIDField(source="organisation_id")
-    overdue = serializers.SerializerMethodField()
-    reviewed_by = serializers.UUIDField(source="reviewed_by_id", allow_null=True)
-
-    class Meta:
-        model = LegalBasisException
-        fields = [
-            "id", "referral", "case", "organisation", "basis", "justification", "created_at", "review_status",
-            "reviewed_by", "reviewed_at", "review_note", "overdue",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.BooleanField())
-    def get_overdue(self, legal_exception) -> bool:
-        return legal_exception.is_review_overdue()
-
-
-class ExceptionReviewSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=[(ExceptionReview.APPROVED, _("Approve")), (ExceptionReview.FLAGGED, _("Flag"))])
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-

@@ -8,6 +8,5 @@ router.register("audit/cases", auditor_views.AuditCaseViewSet, basename="audit-c
 router.register("audit/subjects", auditor_views.SubjectRightsViewSet, basename="audit-subject")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("referrals", views.ReferralViewSet, basename="referral")
-router.register("oversight/exceptions", views.ExceptionReviewViewSet, basename="exception")
 
 urlpatterns = router.urls

@@ -1,7 +1,8 @@
 """Output shapes of oversight and statistics: ids, codes, times and counts; never identity or free text.
 
-Every field is named here explicitly (no model serializers), so a field added to a
-model later cannot leak into these answers.
+Every field is named here explicitly, so a field added to a model later cannot leak
+into these answers. The one piece of free text is a legal-basis exception's
+justification, in the coordinators' review queue, because reviewing it is the point.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -10,12 +11,13 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from coalition.api.representation import CompiledRepresentation
 from partners.choices import MembershipStatus, Phenomenon
-from referrals.choices import CaseStatus, Deadline, ReferralKind, ReferralStatus, Urgency
+from referrals.choices import CaseStatus, Deadline, ExceptionReview, ReferralKind, ReferralStatus, Urgency
+from referrals.models import LegalBasisException
 
 from ..selectors import DIMENSIONS, PERIODS
 
@@ -95,7 +97,40 @@ class UnattendedCaseSerializer(serializers.Serializer):
         return reasons
 
 
-# --- statistics: the question ------------------------------------------------------------------
+# --- legal-basis exceptions under review ----------------------------------------------------
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    """A legal-basis exception in the coordinators' review queue.
+
+    The justification is shown here, and only here, because reviewing it is the point.
+    """
+
+    referral = serializers.UUIDField(source="referral_id")
+    case = serializers.UUIDField(source="case_id")
+    organisation = serializers.UUIDField(source="organisation_id")
+    overdue = serializers.SerializerMethodField()
+    reviewed_by = serializers.UUIDField(source="reviewed_by_id", allow_null=True)
+
+    class Meta:
+        model = LegalBasisException
+        fields = [
+            "id", "referral", "case", "organisation", "basis", "justification", "created_at", "review_status",
+            "reviewed_by", "reviewed_at", "review_note", "overdue",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_overdue(self, legal_exception) -> bool:
+        return legal_exception.is_review_overdue()
+
+
+class ExceptionReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[(ExceptionReview.APPROVED, _("Approve")), (ExceptionReview.FLAGGED, _("Flag"))])
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+# --- statistics: the question ---------------------------------------------------------------
 
 
 class PeriodQuerySerializer(serializers.Serializer):

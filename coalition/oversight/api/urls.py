@@ -8,6 +8,7 @@ router.register("oversight/overdue", views.OverdueViewSet, basename="oversight-o
 router.register("oversight/handovers", views.HandoverViewSet, basename="oversight-handover")
 router.register("oversight/bounced", views.BouncedViewSet, basename="oversight-bounced")
 router.register("oversight/unattended", views.UnattendedViewSet, basename="oversight-unattended")
+router.register("oversight/exceptions", views.ExceptionReviewViewSet, basename="exception")
 
 urlpatterns = [
     *router.urls,

@@ -1,6 +1,7 @@
-"""Oversight lists for coordinators and statistics for members: thin views over the selectors.
+"""Oversight lists and the legal-basis exception review for coordinators, statistics for members.
 
-Coordinators only for ``/oversight/...``; statistics for coordinators (the whole coalition)
+Thin views over the selectors and the review service. Coordinators only for
+``/oversight/...``; statistics for coordinators (the whole coalition)
 and for caseworkers and org admins (their organisation's referrals). No API-key scope
 reaches them: there is no statistics scope, and a partner system has its own data.
 """
@@ -10,18 +11,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from coalition.api.schema import CoalitionAutoSchema
-from coalition.api.views import CoalitionAPIView, ScopedViewSet
+from coalition.api.views import CoalitionAPIView, ScopedViewSet, VersionedViewSet
 from coalition.oversight.replica import statistics_reads
 from partners.choices import Role
 from partners.policy import allow
-from referrals.models import Case, Involvement, Referral
+from referrals import selectors as referral_selectors
+from referrals import services as referral_services
+from referrals.filters import ExceptionFilter
+from referrals.models import Case, Involvement, LegalBasisException, Referral
 
 from .. import selectors
 from ..filters import BouncedFilter, HandoverFilter, OverdueFilter, UnattendedFilter
@@ -49,18 +53,14 @@ class OverdueViewSet(OversightViewSet):
     filterset_class = OverdueFilter
     ordering = "due"
     policy = {"list": COORDINATORS, "counts": COORDINATORS}
+    filtered_actions = frozenset({"list", "counts"})  # the counts are of the list, with its filters
 
-    def get_queryset(self):
+    def narrow_queryset(self, queryset):
         # Only the columns shown: the pending-referral index then holds all of them.
-        return super().get_queryset().only(*OVERDUE_COLUMNS)
+        return queryset.only(*OVERDUE_COLUMNS)
 
     def get_serializer_context(self):
         return super().get_serializer_context() | {"now": timezone.now()}
-
-    def filter_queryset(self, queryset):
-        if self.action == "counts":  # the same filters as the list
-            return viewsets.GenericViewSet.filter_queryset(self, queryset)
-        return super().filter_queryset(queryset)
 
     @extend_schema(filters=True, responses={200: s.OverdueSummarySerializer})
     @action(detail=False, methods=["get"], pagination_class=None)
@@ -100,7 +100,35 @@ class UnattendedViewSet(OversightViewSet):
     ordering = "opened_at"
 
 
-# --- statistics ------------------------------------------------------------------------------
+class ExceptionReviewViewSet(mixins.ListModelMixin, VersionedViewSet):
+    """The coordinators' review queue of legal-basis exceptions."""
+
+    # VersionedViewSet, as before this view moved here from referrals: an exception has no
+    # version, but a malformed If-Match on its review stays a 400.
+    selector = staticmethod(referral_selectors.exceptions_for_review)
+    queryset_model = LegalBasisException
+    serializer_class = s.ExceptionSerializer
+    filterset_class = ExceptionFilter
+    ordering = "created_at"
+    policy = {"list": COORDINATORS, "retrieve": COORDINATORS, "review": COORDINATORS}
+    problem_statuses = {"review": [409]}
+
+    @extend_schema(responses={200: s.ExceptionSerializer})
+    def retrieve(self, request, pk=None):
+        return Response(s.ExceptionSerializer(self.get_object()).data)
+
+    @extend_schema(request=s.ExceptionReviewSerializer, responses={200: s.ExceptionSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        data = s.ExceptionReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reviewed = referral_services.exception_review(
+            actor=request.user, legal_exception=self.get_object(), **data.validated_data
+        )
+        return Response(s.ExceptionSerializer(reviewed).data)
+
+
+# --- statistics -------------------------------------------------------------------------------
 
 PERIOD_PARAMETERS = [
     OpenApiParameter("year", OpenApiTypes.INT, description="A calendar year (default: the current one)."),
