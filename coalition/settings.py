@@ -246,6 +246,9 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": None,
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # No ?format= on every endpoint (an undocumented 404 for an unknown value); the statistics
+    # views, which document it, opt in (coalition.api.negotiation.FormatParameterNegotiation).
+    "URL_FORMAT_OVERRIDE": None,
     "COERCE_DECIMAL_TO_STRING": True,
 }
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core import signals
@@ -29,6 +30,19 @@ from referrals import services as referral_services
 from referrals.choices import CaseOutcome
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral
 from tests.conftest import PASSWORD, approved_api_key
+
+FUZZ_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/fuzz is a ``fuzz`` test, so ``make test-fast`` (``-m "not fuzz"``) leaves it out.
+
+    Marked here rather than module by module, so a new fuzz module cannot slip into the fast loop.
+    """
+    for item in items:
+        if FUZZ_DIR in Path(item.path).parents:
+            item.add_marker(pytest.mark.fuzz)
+
 
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # a fixed, fictional base32 secret: admins get a confirmed device
 

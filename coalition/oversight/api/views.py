@@ -18,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from coalition.api.schema import CoalitionAutoSchema
+from coalition.api.negotiation import FormatParameterNegotiation
 from coalition.api.views import CoalitionAPIView, ScopedViewSet, VersionedViewSet
 from coalition.oversight.replica import statistics_reads
 from partners.choices import Role
@@ -152,6 +153,7 @@ class StatisticsSchema(CoalitionAutoSchema):
 class StatisticsView(CoalitionAPIView):
     schema = StatisticsSchema()
     renderer_classes = [JSONRenderer, CSVRenderer]
+    content_negotiation_class = FormatParameterNegotiation  # the documented ?format=json|csv
     policy = {"get": STATISTICS_READERS}
     query_serializer_class = s.PeriodQuerySerializer
     csv_name = "figures"
