@@ -10,10 +10,5 @@ They are re-exported here for the views of ``partners`` and ``referrals``. Which
 from __future__ import annotations
 
 from coalition.core.access import ANY_ROLE, ANY_SCOPE, Rule, actor_satisfies, allow
-from coalition.core.actors import Actor
 
-__all__ = ["ANY_ROLE", "ANY_SCOPE", "Rule", "actor_satisfies", "allow", "is_partner_system"]
-
-
-def is_partner_system(actor: Actor) -> bool:
-    return actor.is_partner_system
+__all__ = ["ANY_ROLE", "ANY_SCOPE", "Rule", "actor_satisfies", "allow"]

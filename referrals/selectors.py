@@ -27,7 +27,6 @@ from coalition.audit.services import record_many
 
 from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
-from partners.policy import is_partner_system
 
 from .choices import OPEN_REFERRAL_STATUSES, CaseStatus
 from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, ReferralQuerySet, Subject
@@ -35,12 +34,12 @@ from .policy import reads_open_cases_only
 
 
 def is_coordinator(actor: Actor) -> bool:
-    return not is_partner_system(actor) and actor.has_role(Role.COORDINATOR)
+    return not actor.is_partner_system and actor.has_role(Role.COORDINATOR)
 
 
 def acts_for_partner(actor: Actor) -> bool:
     """A caseworker or a partner system: acts on its organisation's cases."""
-    return is_partner_system(actor) or actor.has_role(Role.CASEWORKER)
+    return actor.is_partner_system or actor.has_role(Role.CASEWORKER)
 
 
 def _active_involvement(org_id):
@@ -70,7 +69,7 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
 
 def may_read(actor: Actor) -> bool:
     """A caseworker, or an API key holding ``referrals:read``: a write-only key reads nothing."""
-    if is_partner_system(actor):
+    if actor.is_partner_system:
         return ApiKeyScope.REFERRALS_READ in actor.scopes
     return actor.has_role(Role.CASEWORKER)
 

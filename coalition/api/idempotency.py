@@ -100,14 +100,13 @@ def register_replay(model: type[models.Model], *, render, case_of=None) -> None:
     )
 
 
-def principal_of(actor) -> str | None:
-    """``api_key:<id>`` or ``user:<id>``; None for an anonymous caller (no key is remembered)."""
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return f"api_key:{api_key.pk}"
-    if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) is not None:
-        return f"user:{actor.pk}"
-    return None
+def principal_of(user) -> str | None:
+    """``api_key:<id>`` or ``user:<id>`` for ``request.user``; None for an anonymous caller (no key is remembered)."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return None
+    if user.is_partner_system:
+        return f"api_key:{user.api_key.pk}"
+    return f"user:{user.pk}"
 
 
 def _digest(request) -> str:

@@ -8,12 +8,18 @@ undocumented 404 for an unknown format. The statistics endpoints document
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from rest_framework.negotiation import DefaultContentNegotiation
+
+FORMAT_PARAMETER = "format"
 
 
 class FormatParameterNegotiation(DefaultContentNegotiation):
-    """``Accept`` negotiation, narrowed first by a ``?format=`` parameter when one is given."""
+    """``Accept`` negotiation, narrowed first by a ``?format=`` parameter when one is given.
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE="format")
+    An unknown format is DRF's ``Http404`` from ``filter_renderers``; the view that opts in
+    answers it as a field error (``StatisticsView.perform_content_negotiation``).
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        chosen = format_suffix or request.query_params.get(FORMAT_PARAMETER)
+        return super().select_renderer(request, renderers, chosen)

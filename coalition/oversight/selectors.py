@@ -44,7 +44,6 @@ from django.utils import timezone
 
 from coalition.core.actors import Actor
 from partners.choices import MembershipStatus, Role
-from partners.policy import is_partner_system
 from referrals.choices import AGE_BANDS, CaseStatus, Deadline, InvolvementRole, ReferralStatus, Urgency
 from referrals.models import DEADLINE_RULES, Case, Involvement, Referral, missed_deadline
 from referrals.selectors import is_coordinator
@@ -156,7 +155,7 @@ def referrals_for_statistics(actor: Actor) -> QuerySet[Referral]:
     sent = Referral.objects.filter(sent_at__isnull=False)
     if is_coordinator(actor):
         return sent
-    if is_partner_system(actor) or not (actor.has_role(Role.CASEWORKER) or actor.has_role(Role.ORG_ADMIN)):
+    if actor.is_partner_system or not (actor.has_role(Role.CASEWORKER) or actor.has_role(Role.ORG_ADMIN)):
         return sent.none()
     org_id = actor.organisation.pk
     return sent.filter(Q(sender_id=org_id) | Q(recipient_id=org_id))

@@ -13,7 +13,7 @@ from coalition.api.views import CoalitionAPIView, ScopedViewSet, actor_of
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
 from ..filters import OrganisationFilter
-from ..policy import ANY_ROLE, ANY_SCOPE, allow, is_partner_system
+from ..policy import ANY_ROLE, ANY_SCOPE, allow
 from . import serializers as s
 
 
@@ -372,7 +372,7 @@ class MeView(CoalitionAPIView):
     @extend_schema(responses={200: s.MeSerializer})
     def get(self, request):
         actor = request.user
-        if is_partner_system(actor):
+        if actor.is_partner_system:
             body = {
                 "actor_type": "partner_system",
                 "id": str(actor.api_key.id),
