@@ -21,8 +21,8 @@ from drf_spectacular.drainage import reset_generator_stats
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from tests.conftest import SCHEMA_PATH, SchemaCheckedClient, validate_against_schema
-from tests.security.test_deny_by_default import DOCS_ROUTES, ROUTES
+from tests.support.routes import DOCS_ROUTES, ROUTES
+from tests.support.schema import SCHEMA_PATH, SchemaCheckedClient, validate_against_schema
 
 REGENERATE_HINT = (
     "api_docs/openapi.yaml is not the schema the code generates. Run `make schema` "
