@@ -1,7 +1,7 @@
 """The committed OpenAPI schema is the contract: it matches the code, the routes and the data rules.
 
 Partner systems generate clients from api_docs/openapi.yaml and every API response
-in the suite is validated against it (tests.conftest.SchemaCheckedClient), so a
+in the suite is validated against it (tests.support.schema.SchemaCheckedClient), so a
 schema that drifts from the code makes both of those lie.
 """
 
