@@ -1,4 +1,7 @@
-"""Shared personas and an API client that checks every response against the committed schema.
+"""The suite's fixtures: the organisations, the personas and an anonymous schema-checked client.
+
+The helpers they are built from live in tests/support/ (personas, schema, flows); test
+modules import those from there, never from a conftest.
 
 Personas (the suite's stable cast, in the demo coalition's organisations):
 - ``caseworker``: hotline-be (the sender in referral scenarios)
@@ -12,167 +15,28 @@ Personas (the suite's stable cast, in the demo coalition's organisations):
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import pytest
-from rest_framework.test import APIClient
 
-from partners import services
-from partners.choices import ApiKeyScope, Language, OrganisationKind, Phenomenon, Role
-from partners.models import Organisation, User
-from partners.tokens import issue_tokens_for_tests
+from tests.support.flows import flow  # noqa: F401  (fixture: the referral flow, for every test package)
+from tests.support.personas import PASSWORD, approved_api_key, the_orgs, the_personas  # noqa: F401
+from tests.support.schema import SCHEMA_PATH, SchemaCheckedClient  # noqa: F401
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "api_docs" / "openapi.yaml"
-PASSWORD = "correct-horse-battery-staple-42"
-
-
-@functools.lru_cache(maxsize=1)
-def committed_openapi():
-    import json
-
-    from openapi_core import Config, OpenAPI
-
-    config = Config(
-        extra_media_type_deserializers={"application/problem+json": json.loads, "text/csv": lambda body, **_: body.decode("utf-8")}
-    )
-    return OpenAPI.from_file_path(str(SCHEMA_PATH), config=config)
-
-
-def validate_against_schema(response) -> None:
-    """Fail the test if ``response`` is not what the committed schema promises."""
-    from openapi_core.contrib.django import DjangoOpenAPIResponse
-
-    request = response.wsgi_request
-    committed_openapi().validate_response(_PathMatchedRequest(request), DjangoOpenAPIResponse(response))
-
-
-class _PathMatchedRequest:
-    """openapi-core request wrapper that lets the schema's templates match the concrete path."""
-
-    def __init__(self, request):
-        from openapi_core.contrib.django import DjangoOpenAPIRequest
-
-        self._inner = DjangoOpenAPIRequest(request)
-        self.host_url = self._inner.host_url
-        self.path = self._inner.path
-        self.method = self._inner.method
-        self.body = self._inner.body
-        self.content_type = self._inner.content_type
-        self.parameters = self._inner.parameters
-        self.path_pattern = None
-
-
-class SchemaCheckedClient(APIClient):
-    """APIClient whose every API response is validated against api_docs/openapi.yaml."""
-
-    validate = True
-
-    def request(self, **kwargs):
-        response = super().request(**kwargs)
-        path = response.wsgi_request.path
-        if self.validate and (path.startswith("/api/v1/") or path in ("/healthz", "/readyz")) and path != "/api/v1/schema/":
-            if response.status_code not in (404, 405) or response.wsgi_request.resolver_match is not None:
-                validate_against_schema(response)
-        return response
-
-
-def make_organisation(slug: str, kind: str = OrganisationKind.NGO, **fields) -> Organisation:
-    defaults = {
-        "name": f"Test {slug}",
-        "kind": kind,
-        "country": "BE",
-        "regions": ["BE-VLG"],
-        "languages": [Language.NL, Language.EN],
-        "phenomena": [Phenomenon.TEEN_PIMP, Phenomenon.GROOMING],
-        "min_age": 10,
-        "max_age": 18,
-    }
-    defaults.update(fields)
-    organisation, _ = Organisation.objects.get_or_create(slug=slug, defaults=defaults)
-    return organisation
-
-
-def make_user(username: str, organisation: Organisation, roles: list[str], password: str = PASSWORD) -> User:
-    user = User(username=username, organisation=organisation, roles=roles, email=f"{username}@example.org")
-    user.set_password(password)
-    user.save()
-    return user
-
-
-def approved_api_key(*, actor: User, approver: User, name: str, scopes: list[str]) -> services.NewApiKey:
-    """A key made through the service and, where it needs one, approved by ``approver`` (a second person)."""
-    from partners.models import AccessApproval
-
-    created = services.api_key_create(actor=actor, name=name, scopes=scopes, expires_at=None)
-    if created.api_key.awaiting_approval:
-        approval = AccessApproval.objects.get(api_key=created.api_key)
-        services.approval_decide(actor=approver, approval=approval, approve=True)
-        created.api_key.refresh_from_db()
-    return created
-
-
-class Persona:
-    """A named actor of the suite with an authenticated, schema-checked client."""
-
-    def __init__(self, name: str, *, user: User | None = None, raw_api_key: str | None = None, organisation=None):
-        self.name = name
-        self.user = user
-        self.raw_api_key = raw_api_key
-        self.organisation = organisation or (user.organisation if user else None)
-        self.client = SchemaCheckedClient()
-        if user is not None:
-            self.tokens = issue_tokens_for_tests(user, mfa_verified=True)
-            self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.tokens.access}")
-        elif raw_api_key is not None:
-            self.client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_api_key}")
-
-    def __repr__(self) -> str:
-        return f"<Persona {self.name}>"
+# PASSWORD and SCHEMA_PATH are re-exported only for tests/fuzz, until it imports them from tests/support.
 
 
 @pytest.fixture
 def orgs(db):
-    return {
-        "hotline-be": make_organisation("hotline-be", OrganisationKind.HOTLINE, phenomena=list(Phenomenon.values), min_age=0),
-        "shelter-be": make_organisation("shelter-be", OrganisationKind.SHELTER, phenomena=[Phenomenon.TEEN_PIMP], min_age=12),
-        "care-nl": make_organisation(
-            "care-nl", OrganisationKind.CARE_PROVIDER, country="NL", regions=["NL-NH"], phenomena=[Phenomenon.GROOMING]
-        ),
-        "coordination": make_organisation("coordination", OrganisationKind.COORDINATOR, phenomena=[], regions=[]),
-    }
+    return the_orgs()
 
 
 @pytest.fixture
 def personas(orgs):
-    hotline, shelter, care, coordination = orgs["hotline-be"], orgs["shelter-be"], orgs["care-nl"], orgs["coordination"]
-    admin_user = make_user("hotline-be-admin", hotline, [Role.ORG_ADMIN])
-    coordinator = make_user("coordinator", coordination, [Role.COORDINATOR])
-    # hotline-be has no other org admin: the coordinator is the second person who approves the key.
-    key = approved_api_key(actor=admin_user, approver=coordinator, name="Hotline case system", scopes=list(ApiKeyScope.values))
-    people = {
-        "caseworker": Persona("caseworker", user=make_user("hotline-be-caseworker", hotline, [Role.CASEWORKER])),
-        "recipient_caseworker": Persona(
-            "recipient_caseworker", user=make_user("shelter-be-caseworker", shelter, [Role.CASEWORKER])
-        ),
-        "outsider_caseworker": Persona("outsider_caseworker", user=make_user("care-nl-caseworker", care, [Role.CASEWORKER])),
-        "org_admin": Persona("org_admin", user=admin_user),
-        "outsider_admin": Persona("outsider_admin", user=make_user("care-nl-admin", care, [Role.ORG_ADMIN])),
-        "coordinator": Persona("coordinator", user=coordinator),
-        "auditor": Persona("auditor", user=make_user("auditor", coordination, [Role.AUDITOR])),
-        "partner_system": Persona("partner_system", raw_api_key=key.raw_key, organisation=hotline),
-        "anonymous": Persona("anonymous"),
-    }
-    return people
+    return the_personas(orgs)
 
 
 @pytest.fixture
 def anonymous_client():
     return SchemaCheckedClient()
-
-
-# The referral flow helper is for every test package (audit, events, oversight), not only referrals/.
-from tests.referrals.conftest import flow  # noqa: E402,F401
 
 
 def _flush_may_truncate_the_audit_trail():

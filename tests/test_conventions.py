@@ -7,8 +7,10 @@ resolver, a middleware, an unhandled exception) and whether debug is on or not.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -20,27 +22,12 @@ from rest_framework.throttling import SimpleRateThrottle
 from partners.api.views import OrganisationViewSet
 from partners.choices import OrganisationKind
 from partners.models import Organisation, User
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
+from tests.support.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 ORGANISATIONS = "/api/v1/organisations/"
 # Any authenticated person or key may GET it.
 VOCABULARIES = "/api/v1/vocabularies/"
-
-
-def assert_problem(response, status: int, slug: str | None = None) -> dict:
-    """The response is an RFC 9457 problem with the given status (and type)."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = json.loads(response.content)
-    assert body["status"] == status
-    assert body["type"].startswith("urn:coalition:problem:")
-    if slug is not None:
-        assert body["type"] == f"urn:coalition:problem:{slug}"
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
 
 
 @pytest.fixture(autouse=True)
@@ -463,3 +450,83 @@ def test_cursor_of_a_real_page_still_works_after_a_round_trip(personas):
     response = client.get(ORGANISATIONS, {"page_size": 2, "cursor": cursor})
     assert response.status_code == 200
     assert not set(_slugs(response)) & {o["slug"] for o in first["results"]}
+
+
+# --- the test suite's own layout ------------------------------------------------------
+
+TESTS_DIR = Path(__file__).resolve().parent
+# tests/fuzz belongs to another change of issue 13 (it moves `rolled_back` and its
+# imports to tests/support); each entry must still import one, so it is dropped then.
+_NOT_YET_MOVED = {"fuzz/conftest.py", "fuzz/test_schemathesis.py"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports (relative imports resolved), and every name taken from a package."""
+    package = ".".join(("tests", *path.relative_to(TESTS_DIR).parent.parts))
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            # `from tests.security import test_x` imports the module test_x.
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _test_or_conftest_imports(path: Path) -> list[str]:
+    """The test modules and conftest modules ``path`` imports: helpers belong in tests/support/."""
+    offending = set()
+    for module in _imported_modules(path):
+        parts = module.split(".")
+        if parts[0] != "tests":
+            continue
+        for end, part in enumerate(parts[1:], start=2):
+            if part == "conftest" or part.startswith("test_"):
+                offending.add(".".join(parts[:end]))
+                break
+    return sorted(offending)
+
+
+def test_no_module_under_tests_imports_a_test_module_or_a_conftest():
+    """Personas, flows and problem checks live once in tests/support/; test modules never import each other."""
+    offenders = {}
+    for path in sorted(TESTS_DIR.rglob("*.py")):
+        name = path.relative_to(TESTS_DIR).as_posix()
+        imports = _test_or_conftest_imports(path)
+        if name in _NOT_YET_MOVED:
+            assert imports, f"{name} no longer imports a test module or conftest: drop it from _NOT_YET_MOVED"
+        elif imports:
+            offenders[name] = imports
+    assert not offenders, f"Import these helpers from tests/support/ instead: {offenders}"
+
+
+def test_the_import_check_sees_every_way_of_importing_a_test_module_or_a_conftest(tmp_path, monkeypatch):
+    package = tmp_path / "security"
+    package.mkdir()
+    written = package / "helpers.py"
+    written.write_text(
+        "from tests.referrals.conftest import CHILD\n"
+        "from tests.test_settings import run_python\n"
+        "import tests.security.test_login\n"
+        "from tests.oversight import test_figures\n"
+        "from .conftest import rolled_back\n"
+        "from .test_tokens import sign\n"
+        "from tests.support.flows import Flow\n"
+        "from tests import hashers\n"
+    )
+    monkeypatch.setattr(f"{__name__}.TESTS_DIR", tmp_path)
+
+    assert _test_or_conftest_imports(written) == [
+        "tests.oversight.test_figures",
+        "tests.referrals.conftest",
+        "tests.security.conftest",
+        "tests.security.test_login",
+        "tests.security.test_tokens",
+        "tests.test_settings",
+    ]
+    support = tmp_path / "support.py"
+    support.write_text("from tests.support.flows import Flow\nfrom tests import hashers\nimport pytest\n")
+    assert _test_or_conftest_imports(support) == []

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from partners import services
 from partners.choices import ApiKeyScope, Language, MembershipStatus, OrganisationKind, Phenomenon
 from partners.models import Organisation
-from tests.conftest import Persona, make_organisation
+from tests.support.personas import Persona, make_organisation
 
 DIRECTORY = "/api/v1/organisations/"
 P = Phenomenon

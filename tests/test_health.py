@@ -4,7 +4,7 @@ import pytest
 from django.db.backends.utils import CursorWrapper
 from django.db.utils import OperationalError
 
-from tests.conftest import SchemaCheckedClient
+from tests.support.schema import SchemaCheckedClient
 
 
 @pytest.fixture

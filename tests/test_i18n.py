@@ -20,9 +20,10 @@ from django.db import models
 from django.utils import translation
 from rest_framework.fields import Field
 
+from tests.support.problems import assert_problem
+
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 PO_FILES = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/django.po"))
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # Written out by hand on purpose: a test that read the expected text from the
 # catalogue would pass with any catalogue.
@@ -54,15 +55,6 @@ def _in(language: str | None) -> dict[str, str]:
     return {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
 
 
-def _assert_problem(response, *, status: int, language: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM_CONTENT_TYPE)
-    body = response.json()
-    assert body["title"] == TITLES[language][status]
-    assert response.get("Content-Language") == language
-    return body
-
-
 def _django_text(message, language: str) -> str:
     with translation.override(language):
         return str(message)
@@ -75,7 +67,7 @@ def _django_text(message, language: str) -> str:
 def test_validation_error_comes_back_in_the_language_asked_for(personas, language):
     response = personas["caseworker"].client.get("/api/v1/organisations/?age=x", **_in(language))
 
-    body = _assert_problem(response, status=400, language=language)
+    body = assert_problem(response, 400, language=language, title=TITLES[language][400])
     assert body["type"] == "urn:coalition:problem:validation-error"
     assert body["detail"] == INVALID_FIELDS[language]
     [error] = body["errors"]
@@ -90,7 +82,7 @@ def test_validation_error_comes_back_in_the_language_asked_for(personas, languag
 def test_serializer_field_errors_use_rest_frameworks_translations(anonymous_client, language):
     response = anonymous_client.post("/api/v1/auth/token/", {}, format="json", **_in(language))
 
-    body = _assert_problem(response, status=400, language=language)
+    body = assert_problem(response, 400, language=language, title=TITLES[language][400])
     assert body["detail"] == INVALID_FIELDS[language]
     required = Field.default_error_messages["required"]
     details = {error["pointer"]: error["detail"] for error in body["errors"]}
@@ -100,7 +92,7 @@ def test_serializer_field_errors_use_rest_frameworks_translations(anonymous_clie
 def test_validation_error_is_in_english_without_accept_language(personas):
     response = personas["caseworker"].client.get("/api/v1/organisations/?age=x")
 
-    body = _assert_problem(response, status=400, language="en")
+    body = assert_problem(response, 400, language="en", title=TITLES["en"][400])
     assert body["detail"] == INVALID_FIELDS["en"]
     assert body["errors"][0]["detail"] == "Enter a whole number."
 
@@ -119,7 +111,7 @@ NOT_FOUND = {"en": "Not found.", "nl": "Niet gevonden.", "fr": "Introuvable."}
 def test_missing_credentials_problem_is_translated(anonymous_client, language):
     response = anonymous_client.get("/api/v1/organisations/", **_in(language))
 
-    body = _assert_problem(response, status=401, language=language)
+    body = assert_problem(response, 401, language=language, title=TITLES[language][401])
     assert body["detail"] == NOT_AUTHENTICATED[language]
 
 
@@ -129,7 +121,7 @@ def test_invalid_token_problem_is_translated(anonymous_client, language):
 
     response = anonymous_client.get("/api/v1/organisations/", **_in(language))
 
-    body = _assert_problem(response, status=401, language=language)
+    body = assert_problem(response, 401, language=language, title=TITLES[language][401])
     english = anonymous_client.get("/api/v1/organisations/", **_in("en")).json()["detail"]
     assert body["detail"] != english
 
@@ -138,7 +130,7 @@ def test_invalid_token_problem_is_translated(anonymous_client, language):
 def test_object_outside_scope_problem_is_translated(personas, language):
     response = personas["caseworker"].client.get(f"/api/v1/organisations/{uuid.uuid4()}/", **_in(language))
 
-    body = _assert_problem(response, status=404, language=language)
+    body = assert_problem(response, 404, language=language, title=TITLES[language][404])
     assert body["detail"] == NOT_FOUND[language]
 
 
@@ -146,7 +138,7 @@ def test_object_outside_scope_problem_is_translated(personas, language):
 def test_unknown_route_problem_is_translated(anonymous_client, language):
     response = anonymous_client.get("/api/v1/no-such-resource/", **_in(language))
 
-    body = _assert_problem(response, status=404, language=language)
+    body = assert_problem(response, 404, language=language, title=TITLES[language][404])
     assert body["detail"] == NOT_FOUND[language]
 
 
@@ -164,7 +156,7 @@ def test_problem_raised_before_any_view_uses_the_language_of_its_own_request(per
         **_in(language),
     )
 
-    _assert_problem(response, status=413, language=language)
+    assert_problem(response, 413, language=language, title=TITLES[language][413])
 
 
 # --- (c) choice labels -------------------------------------------------------
@@ -229,7 +221,7 @@ def test_unsupported_language_falls_back_to_english(personas, accept_language):
     problem = client.get("/api/v1/organisations/?age=x", **_in(accept_language))
     vocabularies = client.get("/api/v1/vocabularies/", **_in(accept_language))
 
-    body = _assert_problem(problem, status=400, language="en")
+    body = assert_problem(problem, 400, language="en", title=TITLES["en"][400])
     assert body["detail"] == INVALID_FIELDS["en"]
     assert vocabularies["Content-Language"] == "en"
     labels = {entry["code"]: entry["label"] for entry in vocabularies.json()["phenomena"]}
@@ -343,5 +335,5 @@ def test_debug_error_pages_turned_into_problems_are_translated(anonymous_client,
 
     response = anonymous_client.get("/api/v1/no-such-resource/", **_in(language))
 
-    body = _assert_problem(response, status=404, language=language)
+    body = assert_problem(response, 404, language=language, title=TITLES[language][404])
     assert body["detail"] == NOT_FOUND[language]

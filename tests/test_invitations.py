@@ -20,7 +20,7 @@ from coalition.mail.models import OutboundMail
 from coalition.mail.services import deliver
 from partners.choices import Role
 from partners.models import AccessApproval, ApiKey, Invitation, PasswordReset, User
-from tests.conftest import PASSWORD, Persona, make_user
+from tests.support.personas import PASSWORD, Persona, make_user
 
 INVITATIONS = "/api/v1/invitations/"
 ACCEPT = "/api/v1/auth/invitations/accept/"

@@ -11,8 +11,8 @@ import pytest
 
 from coalition.audit.models import AuditEntry
 from coalition.events.models import Event
-from tests.conftest import PASSWORD
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """The committed OpenAPI schema is the contract: it matches the code, the routes and the data rules.
 
 Partner systems generate clients from api_docs/openapi.yaml and every API response
-in the suite is validated against it (tests.conftest.SchemaCheckedClient), so a
+in the suite is validated against it (tests.support.schema.SchemaCheckedClient), so a
 schema that drifts from the code makes both of those lie.
 """
 
@@ -21,8 +21,8 @@ from drf_spectacular.drainage import reset_generator_stats
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from tests.conftest import SCHEMA_PATH, SchemaCheckedClient, validate_against_schema
-from tests.security.test_deny_by_default import DOCS_ROUTES, ROUTES
+from tests.support.routes import DOCS_ROUTES, ROUTES
+from tests.support.schema import SCHEMA_PATH, SchemaCheckedClient, validate_against_schema
 
 REGENERATE_HINT = (
     "api_docs/openapi.yaml is not the schema the code generates. Run `make schema` "

@@ -17,8 +17,9 @@ from django.db.backends.utils import CursorWrapper
 from django.db.utils import OperationalError
 from django.test import Client
 
-from tests.conftest import PASSWORD, SchemaCheckedClient
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import PASSWORD
+from tests.support.schema import SchemaCheckedClient
 
 SECRET_IN_DRIVER_MESSAGE = "10.0.0.5"
 NEW_CASE = {"subject": CHILD, "phenomena": ["teen_pimp"], "region": "BE-VLG"}

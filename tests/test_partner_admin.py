@@ -11,7 +11,8 @@ import pytest
 
 from partners.choices import MembershipStatus, OrganisationKind, Role
 from partners.models import Invitation, Organisation, User
-from tests.conftest import PASSWORD, Persona, make_user
+from tests.support.personas import PASSWORD, Persona, make_user
+from tests.support.problems import assert_problem
 
 USERS = "/api/v1/users/"
 INVITATIONS = "/api/v1/invitations/"
@@ -22,12 +23,6 @@ NEW_PASSWORD = "a-brand-new-passphrase-for-2026"
 
 def new_user_body(username: str, roles: list[str], **extra) -> dict:
     return {"username": username, "email": f"{username}@example.org", "roles": roles, **extra}
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def pointers(response) -> set[str]:

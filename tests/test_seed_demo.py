@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from partners.choices import OrganisationKind, Role
 from partners.models import Organisation, User
 from referrals.models import Case
-from tests.conftest import SchemaCheckedClient
+from tests.support.schema import SchemaCheckedClient
 
 DEMO_PASSWORD = "demo-password-for-the-tests-2026"
 TOTP_SECRET = "JBSWY3DPEHPK3PXP"

@@ -7,15 +7,17 @@ from the test run), so what is proved is what a deployment with those variables 
 from __future__ import annotations
 
 import json
-import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-FIELD_KEY = "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE="
+from tests.support.processes import (  # noqa: F401  (production_env: fixture)
+    BASE_DIR,
+    assert_refused,
+    production_env,
+    run_manage,
+    run_python,
+    strong_secret,
+)
 
 # Prints the settings a deployment cares about, as JSON.
 DUMP_SETTINGS = """
@@ -46,55 +48,10 @@ print(json.dumps({
 """
 
 
-def _strong_secret() -> str:
-    return secrets.token_urlsafe(48)
-
-
-@pytest.fixture
-def production_env(tmp_path) -> dict[str, str]:
-    """The variables a production deployment sets, and nothing else (DEBUG unset)."""
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "DJANGO_SETTINGS_MODULE": "coalition.settings",
-        "SECRET_KEY": _strong_secret(),
-        "JWT_SIGNING_KEY": _strong_secret(),
-        "AUDIT_HEAD_KEY": _strong_secret(),
-        "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
-        "ALLOWED_HOSTS": "api.example.org",
-        "EMAIL_URL": "smtp+tls://mailer:mail-password@mail.example.org:587",
-        "DEFAULT_FROM_EMAIL": "Coalition <noreply@example.org>",
-        "PUBLIC_BASE_URL": "https://referrals.example.org",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
-        "CACHE_URL": "rediscache://127.0.0.1:6379/0",  # never connected to by these tests
-    }
-
-
-def run_python(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
-    )
-
-
-def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
-    )
-
-
 def loaded_settings(env: dict[str, str]) -> dict:
     result = run_python(env, DUMP_SETTINGS)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def assert_refused(result: subprocess.CompletedProcess, variable: str) -> None:
-    """The process stopped at start with ImproperlyConfigured naming ``variable``."""
-    assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), result.stderr
-    assert variable in last_line
 
 
 def test_deploy_check_passes_with_production_settings(production_env):
@@ -177,7 +134,7 @@ def test_a_short_audit_head_key_or_one_equal_to_another_key_stops_the_process(pr
 
 
 def test_the_audit_head_key_is_read_from_a_file(production_env, tmp_path):
-    key = _strong_secret()
+    key = strong_secret()
     (tmp_path / "audit_head_key").write_text(key + "\n")
     env = {k: v for k, v in production_env.items() if k != "AUDIT_HEAD_KEY"}
     assert loaded_settings(env | {"AUDIT_HEAD_KEY_FILE": str(tmp_path / "audit_head_key")})["AUDIT_HEAD_KEY"] == key
@@ -225,7 +182,7 @@ def test_trusted_proxy_count_sets_drf_num_proxies(production_env):
 
 
 def test_secrets_are_read_from_files(production_env, tmp_path):
-    secret_key, jwt_key = _strong_secret(), _strong_secret()
+    secret_key, jwt_key = strong_secret(), strong_secret()
     (tmp_path / "secret_key").write_text(secret_key)
     (tmp_path / "jwt_key").write_text(jwt_key)
     env = dict(production_env)

@@ -13,9 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from coalition.audit.models import AuditEntry
-from tests.referrals.conftest import flow  # noqa: F401  (fixture)
-
-from .case_history import holds_no_personal_data
+from tests.support.case_history import holds_no_personal_data
 
 ENTRIES = "/api/v1/audit/entries/"
 VERIFY = "/api/v1/audit/verify/"

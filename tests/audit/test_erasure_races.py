@@ -19,10 +19,8 @@ from referrals import services
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage
 from referrals.retention import purge_expired
 from referrals.rights import subject_erase
-from tests.conftest import Persona
-from tests.referrals.conftest import flow  # noqa: F401  (fixture)
-
-from .case_history import JUSTIFICATION, case_with_history
+from tests.support.case_history import JUSTIFICATION, case_with_history
+from tests.support.personas import Persona
 
 RETENTION = timedelta(days=730)
 POSTERS = 8

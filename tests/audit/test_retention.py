@@ -15,10 +15,8 @@ from coalition.audit.selectors import verify_chain
 from coalition.models import IdempotencyRecord
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 from referrals.retention import purge_expired
-from tests.referrals.conftest import flow  # noqa: F401  (fixture)
-from tests.test_settings import assert_refused, production_env, run_python  # noqa: F401  (fixture)
-
-from .case_history import JUSTIFICATION, MESSAGE, REASON, case_with_history, holds_no_personal_data
+from tests.support.case_history import JUSTIFICATION, MESSAGE, REASON, case_with_history, holds_no_personal_data
+from tests.support.processes import assert_refused, production_env, run_python  # noqa: F401  (fixture)
 
 RETENTION = timedelta(days=730)
 

@@ -8,9 +8,7 @@ import pytest
 from coalition.audit.models import AuditEntry
 from coalition.audit.selectors import verify_chain
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
-from tests.referrals.conftest import CHILD, flow  # noqa: F401  (fixture)
-
-from .case_history import (
+from tests.support.case_history import (
     DECLINE_REASON,
     JUSTIFICATION,
     MESSAGE,
@@ -19,6 +17,7 @@ from .case_history import (
     case_with_history,
     holds_no_personal_data,
 )
+from tests.support.flows import CHILD
 
 
 def _export(personas, case_id, persona="auditor"):
@@ -156,7 +155,7 @@ def test_exporting_an_unknown_case_is_not_found(personas):
 def _history_with_an_unsent_draft(flow):
     """The case history, plus a draft to streetwork-be that is never sent (withdrawn on close)."""
     from partners.choices import OrganisationKind
-    from tests.conftest import make_organisation
+    from tests.support.personas import make_organisation
 
     flow.orgs["streetwork-be"] = make_organisation("streetwork-be", OrganisationKind.CARE_PROVIDER)
     history = case_with_history(flow, close=False)

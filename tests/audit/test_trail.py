@@ -15,8 +15,8 @@ from coalition.audit.selectors import verify_chain
 from coalition.audit.services import record
 from partners.tokens import issue_tokens_for_tests
 from referrals.models import Case
-from tests.conftest import PASSWORD
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from coalition.events.models import Event
-from tests.events.receivers import flow  # noqa: F401 - fixture
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
 
 FEED = "/api/v1/events/"
 

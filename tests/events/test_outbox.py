@@ -11,7 +11,7 @@ from coalition.events.models import Event, EventAudience
 from coalition.events.services import emit
 from referrals import services
 from referrals.models import Referral
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
 
 pytestmark = pytest.mark.django_db
 

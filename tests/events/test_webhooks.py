@@ -15,9 +15,9 @@ from coalition.audit.models import AuditEntry
 from coalition.events import targets, webhooks
 from coalition.events.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from coalition.events.tasks import deliver_webhook
-from tests.events.receivers import (  # noqa: F401
+from tests.support.flows import CHILD
+from tests.support.receivers import (  # noqa: F401  (local_targets: fixture)
     Scripted,
-    flow,
     load_example_receiver,
     local_targets,
     self_signed_certificate,
@@ -25,7 +25,6 @@ from tests.events.receivers import (  # noqa: F401
     serving_tls,
     trickling,
 )
-from tests.referrals.conftest import CHILD
 
 WEBHOOKS = "/api/v1/webhooks/"
 

@@ -18,16 +18,16 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from coalition.events import jobs
-from coalition.events.models import DeliveryStatus, Event, OverdueNotice, PeriodicJob, WebhookDelivery, WebhookEndpoint
-from coalition.events.services import new_webhook_secret
-from coalition.events.webhooks import sweep_due_deliveries
 from coalition.events.management.commands import run_worker
 from coalition.events.management.commands.run_worker import ResilientWorker
-from coalition.models import IdempotencyRecord
+from coalition.events.models import DeliveryStatus, Event, OverdueNotice, PeriodicJob, WebhookDelivery, WebhookEndpoint
+from coalition.events.services import new_webhook_secret
 from coalition.events.taskqueue import ABANDONED, backoff, recover_abandoned_tasks
+from coalition.events.webhooks import sweep_due_deliveries
+from coalition.models import IdempotencyRecord
 from referrals import jobs as referral_jobs
 from referrals import retention
-from tests.events.receivers import flow, serving  # noqa: F401 - fixture
+from tests.support.receivers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db

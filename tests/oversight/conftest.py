@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from referrals.choices import InvolvementRole, ReferralKind, ReferralStatus, RequestedService
 from referrals.models import Case, Involvement, Referral
-from tests.referrals.conftest import flow  # noqa: F401  (the API-driven referral flow)
-from tests.conftest import make_organisation
+from tests.support.personas import make_organisation
 
 
 class Data:

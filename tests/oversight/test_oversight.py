@@ -7,7 +7,7 @@ from django.utils import timezone
 from partners.choices import MembershipStatus
 from referrals.choices import CaseStatus, ReferralStatus
 from referrals.models import Case, Referral
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
 
 OVERDUE = "/api/v1/oversight/overdue/"
 

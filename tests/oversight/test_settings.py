@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_settings import assert_refused, production_env, run_python  # noqa: F401  (fixture)
+from tests.support.processes import assert_refused, production_env, run_python  # noqa: F401  (fixture)
 
 PRINT = "import django; django.setup(); from django.conf import settings; print(settings.STATISTICS_MIN_CELL, settings.OVERSIGHT_IDLE_DAYS)"
 

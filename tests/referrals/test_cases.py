@@ -10,8 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from referrals.models import Case, Involvement, Referral
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
 
 
 def case_url(case_id, suffix=""):

@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from partners.choices import OrganisationKind
 from referrals.models import Consent, LegalBasisException, Referral
-
-from ..conftest import make_organisation
+from tests.support.personas import make_organisation
 
 JUSTIFICATION = "Imminent danger tonight: the pimp has found the shelter address."
 

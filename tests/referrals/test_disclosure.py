@@ -20,9 +20,8 @@ import yaml
 
 from partners.choices import ApiKeyScope
 from referrals.models import Subject
-from tests.conftest import Persona, approved_api_key
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import Persona, approved_api_key
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "api_docs" / "openapi.yaml"
 

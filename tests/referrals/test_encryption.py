@@ -22,8 +22,7 @@ from django.test import override_settings
 from coalition.core import crypto
 from coalition.core.crypto import EncryptedTextField
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage, Subject
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
 
 JUSTIFICATION = "Imminent danger tonight, the pimp has located her."
 

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.utils import timezone
-
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coalition.api.idempotency import _digest
@@ -24,9 +23,8 @@ from partners.models import ApiKey
 from referrals import services
 from referrals.models import Case, Consent, Referral, ReferralMessage
 from referrals.retention import purge_expired
-from tests.conftest import Persona, approved_api_key, make_user
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import Persona, approved_api_key, make_user
 
 CASE_BODY = {"subject": CHILD, "phenomena": ["grooming"], "region": "BE-VLG"}
 

@@ -16,8 +16,7 @@ from coalition.models import IdempotencyRecord
 from referrals import services
 from referrals.models import Case
 from tests.support.concurrency import race
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
 
 pytestmark = [
     pytest.mark.postgres_only,

@@ -15,9 +15,8 @@ from __future__ import annotations
 import pytest
 
 from coalition.audit.models import AuditEntry
-from tests.conftest import Persona, approved_api_key
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import Persona, approved_api_key
 
 CASE_BODY = {"subject": CHILD, "phenomena": ["grooming"], "region": "BE-VLG"}
 

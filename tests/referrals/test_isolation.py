@@ -24,11 +24,10 @@ from rest_framework.test import APIClient
 
 from partners.choices import ApiKeyScope
 from referrals.models import Case, Consent, Involvement, Referral, ReferralMessage, Subject
-from tests.conftest import Persona, approved_api_key
-from tests.security.helpers import without_request_id
-from tests.security.test_deny_by_default import SERVED_METHODS, iter_routes
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
+from tests.support.personas import Persona, approved_api_key
+from tests.support.problems import without_request_id
+from tests.support.routes import SERVED_METHODS, iter_routes
 
 
 def _routes_under(prefix: str) -> list:

@@ -1,8 +1,7 @@
 """A referral's whole life, and the rules each transition enforces."""
 
 from referrals.models import Case, Involvement
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
 
 
 def test_service_referral_goes_from_draft_to_completed_and_involves_the_recipient_meanwhile(flow, personas, orgs):

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from referrals import services
 from referrals.models import Case, Involvement, LegalBasisException, Referral
-
-from .conftest import CHILD
+from tests.support.flows import CHILD
 
 
 def ids(response) -> set[str]:

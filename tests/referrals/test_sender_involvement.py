@@ -15,8 +15,7 @@ from django.utils import timezone
 from coalition.events.models import Event
 from partners.choices import OrganisationKind, Role
 from referrals.models import Involvement, Referral
-
-from ..conftest import Persona, make_organisation, make_user
+from tests.support.personas import Persona, make_organisation, make_user
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Shared helpers for the authentication tests: logins, TOTP codes, forged JWTs, problem checks."""
+"""Shared helpers for the authentication tests: logins, TOTP codes, forged JWTs (problem checks: tests/support/problems.py)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,12 @@ from django.conf import settings
 from django_otp.oath import hotp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.conftest import SchemaCheckedClient
+from tests.support.schema import SchemaCheckedClient
 
-PROBLEM = "application/problem+json"
 TOKEN_URL = "/api/v1/auth/token/"
 REFRESH_URL = "/api/v1/auth/token/refresh/"
 LOGOUT_URL = "/api/v1/auth/logout/"
 ME_URL = "/api/v1/me/"
-
-
-def assert_problem(response, status: int, type_slug: str | None = None) -> dict:
-    """The response is an RFC 9457 problem with ``status`` (and the given stable type)."""
-    assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:coalition:problem:")
-    if type_slug is not None:
-        assert body["type"] == f"urn:coalition:problem:{type_slug}"
-    return body
-
-
-def without_request_id(body: dict) -> dict:
-    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 def bearer_client(access: str) -> SchemaCheckedClient:

@@ -11,8 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from partners.models import ApiKey
+from tests.support.problems import assert_problem
 
-from .helpers import PROBE_URL, api_key_client, assert_problem, get_me
+from .helpers import PROBE_URL, api_key_client, get_me
 
 API_KEYS_URL = "/api/v1/api-keys/"
 

@@ -45,8 +45,8 @@ from referrals.choices import (
     Urgency,
 )
 from referrals.models import Case, Consent, Referral
-from tests.conftest import PASSWORD, Persona, make_organisation, make_user
-from tests.security.test_deny_by_default import ROUTES, SERVED_METHODS
+from tests.support.personas import PASSWORD, Persona, make_organisation, make_user, the_orgs, the_personas
+from tests.support.routes import ROUTES, SERVED_METHODS
 
 MATRIX_PATH = Path(__file__).resolve().parent.parent / "authz_matrix.yaml"
 MATRIX = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
@@ -451,16 +451,14 @@ def _cast_for_the_module(django_db_setup, django_db_blocker):
     Each test runs in a savepoint of it (pytest-django's ``db``), so every cell still
     starts from the same database and nothing leaks, while the 9 personas and the
     cases and referrals are not rebuilt for each of the ~1000 cells. The cast comes
-    from conftest's own fixture functions, so it is the suite's cast by construction.
+    from the functions the conftest fixtures call, so it is the suite's cast by construction.
     """
-    from tests import conftest
-
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            orgs = conftest.orgs.__wrapped__(None)
-            personas = conftest.personas.__wrapped__(orgs)
+            orgs = the_orgs()
+            personas = the_personas(orgs)
             yield Cast(orgs=orgs, personas=personas, case_objects=_prepared_case_objects(orgs, personas))
         finally:
             transaction.set_rollback(True)

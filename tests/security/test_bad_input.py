@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coalition.api.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from tests.support.problems import assert_problem
 
-from .helpers import assert_problem, bearer_client, claims_of, sign
+from .helpers import bearer_client, claims_of, sign
 
 TOKEN_URL = "/api/v1/auth/token/"
 CASES_URL = "/api/v1/cases/"

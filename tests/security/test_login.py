@@ -15,10 +15,11 @@ from django.utils.module_loading import import_string
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.models import User
-from tests.conftest import PASSWORD, SchemaCheckedClient
+from tests.support.personas import PASSWORD
+from tests.support.problems import assert_problem, without_request_id
+from tests.support.schema import SchemaCheckedClient
 
 from .helpers import (
-    assert_problem,
     bearer_client,
     claims_of,
     device_code,
@@ -28,7 +29,6 @@ from .helpers import (
     login,
     refresh,
     totp_code,
-    without_request_id,
 )
 
 MFA_PERSONAS = ["org_admin", "coordinator", "auditor"]

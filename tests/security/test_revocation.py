@@ -9,12 +9,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.models import LoginSession, User
 from partners.tokens import issue_tokens_for_tests
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
+from tests.support.problems import assert_problem
 
 from .helpers import (
     LOGOUT_URL,
     PROBE_URL,
-    assert_problem,
     bearer_client,
     claims_of,
     give_confirmed_totp_device,

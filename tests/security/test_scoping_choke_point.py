@@ -19,7 +19,7 @@ from rest_framework.generics import GenericAPIView
 from coalition.api.views import ScopedViewSet, VersionedViewSet
 from partners.models import Organisation
 from partners.selectors import organisations_visible_to
-from tests.security.test_deny_by_default import drf_view_classes
+from tests.support.routes import drf_view_classes
 
 # Views outside ScopedViewSet, each with why it is not a tenant-data viewset. None of them
 # is a generic view (no queryset of its own); those that read tenant data call selectors

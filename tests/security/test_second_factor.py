@@ -12,10 +12,10 @@ import pytest
 
 from coalition.audit.models import AuditEntry
 from partners.models import LoginSession
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
+from tests.support.problems import assert_problem
 
 from .helpers import (
-    assert_problem,
     bearer_client,
     claims_of,
     device_code,

@@ -23,13 +23,13 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from partners.models import LoginSession
 from partners.tokens import issue_tokens_for_tests
-from tests.conftest import make_organisation, make_user
+from tests.support.personas import make_organisation, make_user
+from tests.support.problems import assert_problem
 
 from .helpers import (
     ME_URL,
     PROBE_URL,
     REFRESH_URL,
-    assert_problem,
     bearer_client,
     claims_of,
     refresh,

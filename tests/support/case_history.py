@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from referrals.models import LegalBasisException
-from tests.referrals.conftest import CHILD
+from tests.support.flows import CHILD
 
 REASON = "Needs a safe bed tonight; contact through the school counsellor."
 DECLINE_REASON = "No bed free before next week, sorry."

@@ -1,4 +1,7 @@
-"""Helpers to build cases and referrals through the API, as partners would."""
+"""Helpers to build cases and referrals through the API, as partners would; ``flow`` is their fixture.
+
+tests/conftest.py re-exports ``flow`` so that every test package has it.
+"""
 
 import pytest
 

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.referrals.conftest import Flow
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "api_docs" / "examples" / "receiver.py"
 
 
@@ -60,11 +58,6 @@ class Scripted:
                 pass
 
         return Handler
-
-
-@pytest.fixture
-def flow(personas, orgs):
-    return Flow(personas, orgs)
 
 
 @pytest.fixture
