@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, InvalidField, InvalidInput
 from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
+from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, InvalidField, InvalidInput
 from coalition.mail.services import queue_mail
 
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key

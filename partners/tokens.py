@@ -23,8 +23,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from coalition.api.problems import problem_response
-from coalition.core.errors import InvalidCredentials, LockedOut
 from coalition.audit.services import record
+from coalition.core.errors import InvalidCredentials, LockedOut
 
 from .models import LoginSession, User
 

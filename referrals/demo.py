@@ -67,7 +67,11 @@ def seed_demo_cases() -> list[Case]:
     # 2. Transfer hotline-be -> shelter-be (custody moves), then shelter-be -> care-nl sent.
     case = services.case_open(actor=hotline, subject=CHILDREN[2], phenomena=["teen_pimp", "child_prostitution"], region="BE-VLG")
     c = consent(hotline, case)
-    r = services.referral_create(actor=hotline, case=case, data=_triage(org["shelter-be"], kind=ReferralKind.TRANSFER, consent=c, urgency=Urgency.IMMEDIATE))
+    r = services.referral_create(
+        actor=hotline,
+        case=case,
+        data=_triage(org["shelter-be"], kind=ReferralKind.TRANSFER, consent=c, urgency=Urgency.IMMEDIATE),
+    )
     r = services.referral_accept(actor=shelter, referral=services.referral_send(actor=hotline, referral=r))
     c2 = consent(shelter, case, recipients=[str(org["care-nl"].id)])
     r = services.referral_create(

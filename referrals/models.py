@@ -38,7 +38,6 @@ from .choices import (
     Urgency,
 )
 
-
 _Row = TypeVar("_Row", bound=models.Model)
 
 

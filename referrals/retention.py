@@ -22,9 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.api.idempotency import expire_idempotency_records, forget_case
-from coalition.core.errors import Conflict
 from coalition.audit.services import record
 from coalition.core.actors import Actor
+from coalition.core.errors import Conflict
 from coalition.events.services import emit
 
 from .choices import CaseStatus

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.core.errors import Conflict
 from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
 from coalition.core.actors import Actor
+from coalition.core.errors import Conflict
 from coalition.events.services import emit
 from partners.models import Organisation
 

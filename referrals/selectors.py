@@ -24,12 +24,20 @@ from django.utils import timezone
 
 from coalition.audit.selectors import is_auditor
 from coalition.audit.services import record_many
-
 from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
 
 from .choices import OPEN_REFERRAL_STATUSES, CaseStatus
-from .models import Case, Consent, Involvement, LegalBasisException, Referral, ReferralMessage, ReferralQuerySet, Subject
+from .models import (
+    Case,
+    Consent,
+    Involvement,
+    LegalBasisException,
+    Referral,
+    ReferralMessage,
+    ReferralQuerySet,
+    Subject,
+)
 from .policy import reads_open_cases_only
 
 

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed
 from coalition.audit.services import record
 from coalition.core.actors import Actor
+from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed
 from coalition.events.services import emit
 from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User

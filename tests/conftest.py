@@ -18,10 +18,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.flows import flow  # noqa: F401  (fixture: the referral flow, for every test package)
-from tests.support.personas import PASSWORD, approved_api_key, the_orgs, the_personas  # noqa: F401
-from tests.support.schema import SCHEMA_PATH, SchemaCheckedClient  # noqa: F401
-
-# PASSWORD and SCHEMA_PATH are re-exported only for tests/fuzz, until it imports them from tests/support.
+from tests.support.personas import the_orgs, the_personas
+from tests.support.schema import SchemaCheckedClient
 
 
 @pytest.fixture

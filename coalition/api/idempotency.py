@@ -52,9 +52,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from coalition.models import IdempotencyRecord
-
 from coalition.core.errors import BusinessRuleViolation, Conflict
+from coalition.models import IdempotencyRecord
 
 if TYPE_CHECKING:
     from rest_framework.generics import GenericAPIView

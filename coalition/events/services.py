@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.core.errors import Conflict, InvalidField
 from coalition.audit.services import lock_chain, record
 from coalition.core.actors import Actor
+from coalition.core.errors import Conflict, InvalidField
 
 from .models import DeliveryStatus, Event, EventAudience, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, check_target

@@ -22,7 +22,6 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     BooleanField,
-    Case as When_,
     CharField,
     Count,
     DateTimeField,
@@ -37,6 +36,9 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+)
+from django.db.models import (
+    Case as When_,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Greatest, Trunc

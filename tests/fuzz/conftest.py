@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from io import StringIO
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.core import signals
 from django.core.management import call_command
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 from partners import services as partner_services
 from partners.choices import ApiKeyScope
@@ -29,7 +28,8 @@ from partners.tokens import issue_tokens_for_tests
 from referrals import services as referral_services
 from referrals.choices import CaseOutcome
 from referrals.models import Case, Consent, Involvement, LegalBasisException, Referral
-from tests.conftest import PASSWORD, approved_api_key
+from tests.support.personas import PASSWORD, approved_api_key
+from tests.support.transactions import rolled_back
 
 FUZZ_DIR = Path(__file__).parent
 
@@ -82,16 +82,6 @@ class FuzzWorld:
         if persona == "partner_system":
             return f"Api-Key {self.partner_key}"
         return f"Bearer {issue_tokens_for_tests(self.users[persona], mfa_verified=True).access}"
-
-
-@contextmanager
-def rolled_back():
-    """Run the block in a savepoint that is always rolled back."""
-    with transaction.atomic():
-        try:
-            yield
-        finally:
-            transaction.set_rollback(True)
 
 
 CONSENT = {"given_by": "young_person", "method": "written", "purposes": ["care_referral"]}

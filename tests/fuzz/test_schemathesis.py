@@ -24,9 +24,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from tests.conftest import SCHEMA_PATH
-
-from .conftest import rolled_back
+from tests.support.schema import SCHEMA_PATH
+from tests.support.transactions import rolled_back
 
 schema = schemathesis.openapi.from_path(
     SCHEMA_PATH,

@@ -3,7 +3,6 @@ or one new password, never two (real parallel connections on PostgreSQL)."""
 
 from __future__ import annotations
 
-
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient

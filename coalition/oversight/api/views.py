@@ -17,8 +17,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.negotiation import FormatParameterNegotiation
+from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet, VersionedViewSet
 from coalition.oversight.replica import statistics_reads
 from partners.choices import Role
