@@ -343,3 +343,19 @@ def test_a_bad_deadline_setting_stops_the_wsgi_entry_point_too(production_env):
     assert run_python(production_env, WSGI_START).stdout.strip() == "started"
     result = run_python(production_env | {"REFERRAL_DEADLINES": "immediate=1h/4h"}, WSGI_START)
     assert result.returncode != 0 and "referrals.E001" in result.stderr and "started" not in result.stdout
+
+
+LOG_ONCE = """
+import logging
+import django
+django.setup()
+logging.getLogger("django.utils.autoreload").info("one line of django's")
+"""
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_django_log_record_is_written_once_in_debug_and_in_production(production_env, debug):
+    """Django's default config adds a console handler of its own to "django" in DEBUG; ours is the root's."""
+    result = run_python(production_env | {"DEBUG": debug, "LOG_FORMAT": "plain"}, LOG_ONCE)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("one line of django's") == 1
