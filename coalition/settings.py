@@ -398,7 +398,7 @@ COALITION_TIME_ZONE = env.str("COALITION_TIME_ZONE", default="Europe/Brussels")
 # Both are read by referrals/deadlines.py; a bad value fails its system check
 # (referrals.checks) at start: migrate, run_worker and check stop.
 
-# --- Serving: connection pool, read replica for figures, static files, benchmark ----
+# --- Serving: connection pool, read replica for statistics, static files, benchmark -
 # PostgreSQL connection pool (psycopg 3, Django 5.2): each server process keeps
 # between DATABASE_POOL_MIN and DATABASE_POOL_MAX open connections and lends one to
 # each request. A pool replaces persistent connections, so CONN_MAX_AGE must stay 0.
