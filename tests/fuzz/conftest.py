@@ -34,6 +34,7 @@ from tests.support.transactions import rolled_back
 FUZZ_DIR = Path(__file__).parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before the mark plugin applies -m "not fuzz"
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/fuzz is a ``fuzz`` test, so ``make test-fast`` (``-m "not fuzz"``) leaves it out.
 
