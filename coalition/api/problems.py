@@ -21,7 +21,6 @@ from rest_framework.response import Response
 
 from coalition.core import errors
 from coalition.core.db import is_outage
-from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed  # noqa: F401  (re-exported)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:coalition:problem:"

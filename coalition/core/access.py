@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .actors import Actor
+
 
 class Role(models.TextChoices):
     CASEWORKER = "caseworker", _("Caseworker")
@@ -48,7 +50,7 @@ def allow(*roles: str, scope: str | None = None, during_mfa_enrolment: bool = Fa
     return Rule(roles=frozenset(roles), scope=scope, during_mfa_enrolment=during_mfa_enrolment)
 
 
-def actor_satisfies(actor, rule: Rule) -> bool:
+def actor_satisfies(actor: Actor, rule: Rule) -> bool:
     """A partner system needs the rule's scope; a person one of its roles (and a confirmed second factor)."""
     if actor.is_partner_system:
         return rule.scope is not None and (rule.scope == ANY_SCOPE or rule.scope in actor.scopes)

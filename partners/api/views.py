@@ -267,7 +267,7 @@ class TokenObtainView(CoalitionAPIView):
     """Log in: username, password and, where required, a TOTP code."""
 
     authentication_classes = []
-    permission_classes = [AllowAny]  # public by design: listed in tests/security/test_deny_by_default.py
+    permission_classes = [AllowAny]  # public by design: listed in PUBLIC_ROUTES of tests/support/routes.py
     throttle_classes = [LoginThrottle]
     problem_statuses = {"post": [401]}
 

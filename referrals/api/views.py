@@ -12,8 +12,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from coalition.api.etag import expected_version
-from coalition.api.problems import BusinessRuleViolation
 from coalition.api.views import VersionedViewSet, actor_of
+from coalition.core.errors import BusinessRuleViolation
 from partners.choices import ApiKeyScope, Role
 from partners.policy import allow
 

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from coalition.api.problems import Conflict
+from coalition.core.errors import Conflict
 from referrals import services
 from referrals.models import Case, LegalBasisException, Referral, ReferralMessage
 from referrals.retention import purge_expired
