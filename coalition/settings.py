@@ -97,9 +97,11 @@ INSTALLED_APPS = [
     "partners",
     "referrals",
     "coalition.oversight",  # above referrals: registers into its lower layers from ready()
+    "django.contrib.sessions",  # the web app's sign-in (the API stays token-only)
+    "django.contrib.messages",
+    "csp",
+    "web",  # the web app for people, on top of everything
 ]
-if DEBUG:
-    INSTALLED_APPS.append("django.contrib.sessions")
 
 MIDDLEWARE = [
     "coalition.api.middleware.RequestIdMiddleware",
@@ -109,8 +111,15 @@ MIDDLEWARE = [
     "coalition.api.middleware.ProblemFallbackMiddleware",
     "coalition.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The web app's forms; DRF views are exempt (the API authenticates by header only).
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "coalition.api.middleware.NoStoreMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -124,7 +133,14 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -213,6 +229,24 @@ if TRUSTED_PROXY_COUNT:
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LOGIN_URL = "web:sign-in"
+# The web app's Content-Security-Policy (django-csp): nothing but this origin, no inline
+# script or style, never framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 X_FRAME_OPTIONS = "DENY"
 
 # --- REST framework ----------------------------------------------------------
@@ -296,11 +330,9 @@ AXES_VERBOSE = False
 # axes.W006 asks to lock by IP too. Locking a whole office (NAT) after a few typos is
 # worse than the threat; per-address guessing is bounded by the login throttle
 # (THROTTLE_LOGIN, per client address) instead.
-# security.W003 asks for CsrfViewMiddleware: no cookie or session authenticates anyone
-# here (JWT and API keys travel in the Authorization header), so there is no CSRF.
 # security.W021 asks for HSTS preload: a hard-to-undo commitment for the whole domain
 # that its operator makes deliberately (SECURE_HSTS_PRELOAD=true), not a default.
-SILENCED_SYSTEM_CHECKS = ["axes.W006", "security.W003", "security.W021"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "security.W021"]
 # models.W040 says SQLite has no covering indexes (INCLUDE): on SQLite, Django builds
 # referral_figures and referral_pending on their key columns only, which is all a
 # development or test database needs; their non-key columns serve PostgreSQL's

@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from coalition.api.health import HealthzView, ReadyzView
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/app/"), name="root"),
+    path("app/", include("web.urls")),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

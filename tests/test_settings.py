@@ -44,6 +44,11 @@ print(json.dumps({
     "JWT_SIGNING_IS_SECRET_KEY": jwt["SIGNING_KEY"] == settings.SECRET_KEY,
     "JWT_ACCESS_SECONDS": jwt["ACCESS_TOKEN_LIFETIME"].total_seconds(),
     "installed": settings.INSTALLED_APPS,
+    "authentication": [cls.__name__ for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES],
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "SESSION_COOKIE_HTTPONLY": settings.SESSION_COOKIE_HTTPONLY,
+    "SESSION_COOKIE_SAMESITE": settings.SESSION_COOKIE_SAMESITE,
+    "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
 }))
 """
 
@@ -82,7 +87,11 @@ def test_production_settings_are_secure_by_default(production_env):
     assert loaded["JWT_AUDIENCE"] and loaded["JWT_ISSUER"]
     assert loaded["JWT_SIGNING_IS_SECRET_KEY"] is False
     assert 0 < loaded["JWT_ACCESS_SECONDS"] <= 300
-    assert "django.contrib.sessions" not in loaded["installed"]
+    # Sessions are the web app's; the API never accepts a session cookie (no CSRF there).
+    assert "django.contrib.sessions" in loaded["installed"]
+    assert loaded["authentication"] == ["CoalitionJWTAuthentication", "ApiKeyAuthentication"]
+    assert loaded["SESSION_COOKIE_SECURE"] is True and loaded["CSRF_COOKIE_SECURE"] is True
+    assert loaded["SESSION_COOKIE_HTTPONLY"] is True and loaded["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
 def test_no_browsable_api_without_debug(production_env):

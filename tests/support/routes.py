@@ -104,7 +104,11 @@ def all_routes() -> list[Route]:
     return routes
 
 
-ROUTES = all_routes()
+# The web app's pages (under /app/, and / which redirects there) have their own route walk
+# and page matrix (tests/web/); ROUTES are the API's and the probes'.
+WEB_PREFIXES = ("/app/",)
+WEB_ROUTES = [route for route in all_routes() if route.path.startswith(WEB_PREFIXES) or route.path == "/"]
+ROUTES = [route for route in all_routes() if route not in WEB_ROUTES]
 
 
 def drf_view_classes() -> dict[type[APIView], list[Route]]:

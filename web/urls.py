@@ -1,0 +1,14 @@
+"""The web app's pages, under /app/. Each area's routes are listed here, in one place."""
+
+from django.urls import path
+
+from .views import account, home
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("sign-in/", account.sign_in, name="sign-in"),
+    path("sign-out/", account.sign_out, name="sign-out"),
+    path("language/", account.language, name="language"),
+]
