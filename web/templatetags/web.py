@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.db.models import TextChoices
+from django.utils.dateparse import parse_date, parse_datetime
 
 from partners.choices import Language, OrganisationKind, Phenomenon
 from referrals import choices as rc
@@ -52,3 +53,11 @@ def _one(choices: type[TextChoices], code) -> str:
         return str(choices(code).label)
     except ValueError:
         return str(code)
+
+
+@register.filter
+def moment(value):
+    """A datetime from a model field or from an API representation's ISO text, for ``|date``."""
+    if isinstance(value, str):
+        return parse_datetime(value) or parse_date(value)
+    return value
