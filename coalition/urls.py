@@ -6,7 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from coalition.api.health import HealthzView, ReadyzView
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/app/"), name="root"),
+    # The web app is the front door; only GET and HEAD (the page matrix refuses the rest).
+    path("", RedirectView.as_view(url="/app/", http_method_names=["get", "head"]), name="root"),
     path("app/", include("web.urls")),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),

@@ -17,35 +17,28 @@ from typing import Any
 
 import pytest
 import yaml
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners import services
 from partners.authentication import split_api_key
-from partners.choices import ApiKeyScope, OrganisationKind, Phenomenon, Role
+from partners.choices import ApiKeyScope, Role
 from partners.models import ApiKey, Organisation, User
 from partners.tokens import issue_tokens_for_tests
-from referrals import services as referral_services
 from referrals.choices import (
-    CaseOutcome,
     CaseStatus,
-    ConsentGiver,
-    ConsentMethod,
-    ConsentPurpose,
-    DeclineReason,
     ExceptionReview,
-    LegalBasis,
-    ReferralKind,
-    ReferralOutcome,
     ReferralStatus,
-    RequestedService,
-    Urgency,
 )
-from referrals.models import Case, Consent, Referral
-from tests.support.personas import PASSWORD, Persona, make_organisation, make_user, the_orgs, the_personas
+from tests.support.matrix_objects import (
+    CASE_OBJECTS,
+    OBJECT_BUILDERS,
+    open_case,
+    parties,
+    with_fields,
+)
+from tests.support.personas import PASSWORD, Persona, make_user, the_orgs, the_personas
 from tests.support.routes import ROUTES, SERVED_METHODS
 
 MATRIX_PATH = Path(__file__).resolve().parent.parent / "authz_matrix.yaml"
@@ -68,202 +61,6 @@ PLACEHOLDERS = {"password", "refresh", "totp", "own_case", "partner_organisation
 PROBLEM_TYPES = {401: "not-authenticated", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "business-rule"}
 
 
-# --- the objects rows act on -------------------------------------------------------------
-#
-# A row's relation names the organisation that owns the object (the *owner*) and, for
-# cases and referrals, the one on the other side (the *counterpart*), seen from the persona:
-#   own        owner = the persona's organisation, counterpart = its partner
-#   partner    owner = the partner, counterpart = the persona's organisation
-#   unrelated  two members the persona has nothing to do with
-# The partner of hotline-be is shelter-be; everyone else's partner is hotline-be.
-
-
-HOTLINE = "hotline-be"
-PARTNER_OF_HOTLINE = "shelter-be"
-# Objects held by partner organisations: the coordination holds no cases, so for the
-# coordinator and the auditor (and anonymous callers) hotline-be's stand in.
-CASE_OBJECTS = {"case", "consent", "referral", "exception"}
-
-
-def _unrelated_organisation() -> Organisation:
-    """A member none of the personas belongs to or works with."""
-    return make_organisation("unrelated-lu", OrganisationKind.NGO, country="LU", regions=["LU-L"])
-
-
-def _second_unrelated_organisation() -> Organisation:
-    return make_organisation("unrelated-lu-2", OrganisationKind.CARE_PROVIDER, country="LU", regions=["LU-L"])
-
-
-def _parties(
-    relation: str, kind: str, persona: Persona, orgs: dict[str, Organisation]
-) -> tuple[Organisation, Organisation]:
-    """(owner, counterpart) of the object a row acts on."""
-    mine = persona.organisation
-    if mine is None or (kind in CASE_OBJECTS and mine.kind == OrganisationKind.COORDINATOR):
-        mine = orgs[HOTLINE]
-    partner = orgs[PARTNER_OF_HOTLINE] if mine == orgs[HOTLINE] else orgs[HOTLINE]
-    if relation == "own":
-        return mine, partner
-    if relation == "partner":
-        return partner, mine
-    return _unrelated_organisation(), _second_unrelated_organisation()
-
-
-def _member_of(organisation: Organisation):
-    """A fresh person of ``organisation``: the persona's colleague when it is the persona's own."""
-    role = Role.AUDITOR if organisation.kind == OrganisationKind.COORDINATOR else Role.CASEWORKER
-    return make_user(f"member-of-{organisation.slug}", organisation, [role])
-
-
-def _api_key_of(organisation: Organisation):
-    created = services.api_key_create(
-        actor=_member_of(organisation), name="Target key", scopes=[ApiKeyScope.ORGANISATIONS_READ], expires_at=None
-    )
-    return created.api_key
-
-
-def _with_fields(build: Callable[[Organisation], Any]):
-    """Directory objects: built, then given the row's field values (e.g. a suspended member)."""
-
-    def builder(owner: Organisation, _counterpart: Organisation, state: dict) -> dict[str, Any]:
-        target = build(owner)
-        if state:
-            type(target).objects.filter(pk=target.pk).update(**state)
-        return {"id": target.pk}
-
-    return builder
-
-
-# Cases, consents, referrals and exceptions are brought to the row's state through the
-# services, as the API would, never by writing fields: each is an object the API could
-# have produced. A person of each organisation (never a persona) does the preparing.
-SUBJECT = {"given_name": "Matrixa", "family_name": "Invented", "date_of_birth": "2010-02-01", "gender": "female"}
-JUSTIFICATION = "Imminent danger tonight: the young person is about to be moved abroad."
-
-
-def _hand_of(organisation: Organisation) -> User:
-    role = Role.COORDINATOR if organisation.kind == OrganisationKind.COORDINATOR else Role.CASEWORKER
-    hand, _created = User.objects.get_or_create(
-        username=f"matrix-hand-{organisation.slug}",
-        defaults={
-            "organisation": organisation, "roles": [role], "email": "hand@example.org", "password": make_password(None)
-        },
-    )
-    return hand
-
-
-def _open_case(owner: Organisation) -> tuple[Case, Consent]:
-    """A case ``owner`` leads, with a consent to refer for care to any member."""
-    hand = _hand_of(owner)
-    case = referral_services.case_open(
-        actor=hand, subject=dict(SUBJECT), phenomena=[Phenomenon.TEEN_PIMP], region="BE-VLG"
-    )
-    consent = referral_services.consent_record(
-        actor=hand,
-        case=case,
-        data={
-            "given_by": ConsentGiver.YOUNG_PERSON,
-            "method": ConsentMethod.WRITTEN,
-            "purposes": [ConsentPurpose.CARE_REFERRAL],
-            "valid_from": timezone.now().date(),
-        },
-    )
-    return case, consent
-
-
-# Referral status → the transitions that lead there from a draft, each by its party.
-STEPS_TO: dict[str, list[str]] = {
-    ReferralStatus.DRAFT: [],
-    ReferralStatus.SENT: ["send"],
-    ReferralStatus.ACKNOWLEDGED: ["send", "acknowledge"],
-    ReferralStatus.ACCEPTED: ["send", "accept"],
-    ReferralStatus.DECLINED: ["send", "decline"],
-    ReferralStatus.WITHDRAWN: ["send", "withdraw"],
-    ReferralStatus.COMPLETED: ["send", "accept", "complete"],
-}
-STEP_SERVICES: dict[str, tuple[str, Callable, dict]] = {
-    "send": ("sender", referral_services.referral_send, {}),
-    "acknowledge": ("recipient", referral_services.referral_acknowledge, {}),
-    "accept": ("recipient", referral_services.referral_accept, {}),
-    "decline": (
-        "recipient",
-        referral_services.referral_decline,
-        {"reason_code": DeclineReason.NO_CAPACITY, "reason": "No bed free."},
-    ),
-    "withdraw": ("sender", referral_services.referral_withdraw, {}),
-    "complete": ("recipient", referral_services.referral_complete, {"outcome_code": ReferralOutcome.SERVICE_DELIVERED}),
-}
-
-
-def _referral_in(owner: Organisation, counterpart: Organisation, status: str, *, legal_basis: bool = False) -> Referral:
-    """A service referral from ``owner`` to ``counterpart``, walked to ``status``."""
-    case, consent = _open_case(owner)
-    data = {
-        "recipient": counterpart,
-        "kind": ReferralKind.SERVICE,
-        "phenomenon": Phenomenon.TEEN_PIMP,
-        "urgency": Urgency.URGENT,
-        "requested_service": RequestedService.SHELTER,
-        "reason": "Needs a safe bed tonight.",
-        "age": 15,
-    }
-    if legal_basis:
-        data |= {"legal_basis": LegalBasis.VITAL_INTEREST, "legal_basis_justification": JUSTIFICATION}
-    else:
-        data["consent"] = consent
-    referral = referral_services.referral_create(actor=_hand_of(owner), case=case, data=data)
-    hands = {"sender": _hand_of(owner), "recipient": _hand_of(counterpart)}
-    for step in STEPS_TO[status]:
-        party, service, extra = STEP_SERVICES[step]
-        referral = service(actor=hands[party], referral=referral, **extra)
-    assert referral.status == status
-    return referral
-
-
-def _referral(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
-    return {"id": _referral_in(owner, counterpart, state["status"]).pk}
-
-
-def _case_in(owner: Organisation, counterpart: Organisation, state: dict) -> Case:
-    """A case ``owner`` leads and ``counterpart`` supports (an accepted service referral)."""
-    case = _referral_in(owner, counterpart, ReferralStatus.ACCEPTED).case
-    if state.get("status", CaseStatus.OPEN) == CaseStatus.CLOSED:
-        case = referral_services.case_close(actor=_hand_of(owner), case=case, outcome=CaseOutcome.SAFE_AND_SUPPORTED)
-    return case
-
-
-def _case(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
-    return {"id": _case_in(owner, counterpart, state).pk}
-
-
-def _consent(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
-    """The consent the lead recorded in such a case (the one its referral relied on)."""
-    consent = Consent.objects.get(case=_case_in(owner, counterpart, {}))
-    if state.get("status", "valid") == "withdrawn":
-        consent = referral_services.consent_withdraw(actor=_hand_of(owner), consent=consent)
-    return {"id": consent.case_id, "consent_id": consent.pk}
-
-
-def _exception(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
-    """The legal-basis exception ``owner`` made by sending without consent."""
-    exception = _referral_in(owner, counterpart, ReferralStatus.SENT, legal_basis=True).exception
-    decision = state.get("review_status", ExceptionReview.PENDING)
-    if decision != ExceptionReview.PENDING:
-        reviewer = _hand_of(make_organisation("coordination", OrganisationKind.COORDINATOR))
-        exception = referral_services.exception_review(actor=reviewer, legal_exception=exception, decision=decision)
-    return {"id": exception.pk}
-
-
-# object kind → builder(owner, counterpart, state) → the route's path parameters.
-OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
-    "organisation": _with_fields(lambda organisation: organisation),
-    "user": _with_fields(_member_of),
-    "api_key": _with_fields(_api_key_of),
-    "case": _case,
-    "consent": _consent,
-    "referral": _referral,
-    "exception": _exception,
-}
 # --- events: webhook endpoints and their deliveries (coalition/events) ----------------------
 
 
@@ -287,7 +84,7 @@ def _webhook_delivery(owner: Organisation, _counterpart: Organisation, state: di
     return {"id": endpoint.pk, "delivery_id": delivery.pk}
 
 
-OBJECT_BUILDERS |= {"webhook": _with_fields(_webhook_of), "webhook_delivery": _webhook_delivery}
+OBJECT_BUILDERS |= {"webhook": with_fields(_webhook_of), "webhook_delivery": _webhook_delivery}
 
 
 # --- invitations and approvals (partners) ---------------------------------------------------
@@ -317,7 +114,7 @@ def _approval_of(organisation: Organisation):
     return AccessApproval.objects.get(api_key=created.api_key)
 
 
-OBJECT_BUILDERS |= {"invitation": _with_fields(_invitation_of), "approval": _with_fields(_approval_of)}
+OBJECT_BUILDERS |= {"invitation": with_fields(_invitation_of), "approval": with_fields(_approval_of)}
 
 
 # The states a builder can bring its object to (directory objects take any field values).
@@ -330,7 +127,7 @@ STATES: dict[str, dict[str, set[str]]] = {
 
 
 def _object_key(row: dict, persona: Persona, orgs: dict[str, Organisation]) -> tuple:
-    owner, counterpart = _parties(row["relation"], row["object"], persona, orgs)
+    owner, counterpart = parties(row["relation"], row["object"], persona, orgs)
     return row["object"], owner, counterpart, tuple(sorted((row.get("state") or {}).items()))
 
 
@@ -418,9 +215,9 @@ def _placeholders(
         "refresh": lambda: issue_tokens_for_tests(personas["caseworker"].user).refresh,
         "totp": lambda: _current_totp(persona),
         # A case the persona's organisation leads (hotline-be's for those that hold none).
-        "own_case": lambda: str(_open_case(_parties("own", "case", persona, orgs)[0])[0].pk),
+        "own_case": lambda: str(open_case(parties("own", "case", persona, orgs)[0])[0].pk),
         # The organisation the persona's organisation refers to.
-        "partner_organisation": lambda: str(_parties("own", "case", persona, orgs)[1].pk),
+        "partner_organisation": lambda: str(parties("own", "case", persona, orgs)[1].pk),
     }
 
 

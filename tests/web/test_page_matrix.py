@@ -1,0 +1,121 @@
+"""Page authorization matrix (ASVS 8.1.1): every web route × persona × own / partner / unrelated object.
+
+tests/web/page_matrix.yaml says what each persona gets from each page and form of the web
+app; one parametrised test checks every cell in a signed-in browser session, and a route
+walk fails the suite when a page under /app/ has no rows (or a row names a page that is
+gone). Methods a page does not list must be refused (405) to everyone signed in.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.test import Client
+
+from tests.support.matrix_objects import OBJECT_BUILDERS, parties
+from tests.support.personas import Persona
+from tests.support.routes import SERVED_METHODS, WEB_ROUTES
+from tests.support.web import web_client_for
+
+MATRIX = yaml.safe_load((Path(__file__).with_name("page_matrix.yaml")).read_text(encoding="utf-8"))
+PERSONAS: list[str] = MATRIX["personas"]
+ROWS: list[dict[str, Any]] = MATRIX["rows"]
+ROW_FIELDS = {"route", "method", "object", "relation", "state", "params", "form", "expect"}
+STATUSES = {200, 302, 303, 403, 404, 405, 422, 429}
+SIGN_IN = "/app/sign-in/"
+
+
+def _row_id(row: dict) -> str:
+    parts = [row["method"], row["route"]]
+    if row.get("params"):
+        parts.append(",".join(f"{k}={v}" for k, v in sorted(row["params"].items())))
+    if row.get("relation"):
+        parts.append(row["relation"])
+    if row.get("state"):
+        parts.append(",".join(f"{k}={v}" for k, v in sorted(row["state"].items())))
+    return " ".join(parts)
+
+
+CELLS = [pytest.param(row, name, id=f"{_row_id(row)} as {name}") for row in ROWS for name in PERSONAS]
+
+
+def _client_for(persona: Persona) -> Client:
+    return web_client_for(persona.user) if persona.user is not None else Client()
+
+
+def _path(row: dict, persona: Persona, orgs) -> str:
+    parameters: dict[str, Any] = dict(row.get("params") or {})
+    if row.get("object"):
+        owner, counterpart = parties(row["relation"], row["object"], persona, orgs)
+        parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}))
+    path = row["route"]
+    for name, value in parameters.items():
+        path = path.replace("{%s}" % name, str(value))
+    assert "{" not in path, f"unfilled parameter in {path}"
+    return path
+
+
+@pytest.mark.parametrize(("row", "persona_name"), CELLS)
+def test_page_answers_each_persona_as_the_matrix_says(row, persona_name, personas, orgs):
+    persona = personas[persona_name]
+    expected = row["expect"][persona_name]
+    path = _path(row, persona, orgs)
+    client = _client_for(persona)
+    if row["method"] == "GET":
+        response = client.get(path)
+    else:
+        response = client.post(path, row.get("form") or {})
+    assert response.status_code == expected, f"{_row_id(row)} as {persona_name}: {response.status_code}"
+    if persona_name == "anonymous" and expected == 302 and path.startswith("/app/"):
+        assert response["Location"].startswith(SIGN_IN), "anonymous people are sent to sign in"
+
+
+# --- the matrix itself -----------------------------------------------------------------
+
+
+def _route_pattern(route: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route)) + "$")
+
+
+def test_every_page_of_the_web_app_is_in_the_matrix():
+    in_matrix = {row["route"] for row in ROWS}
+    missing = sorted({route.path for route in WEB_ROUTES} - in_matrix)
+    assert not missing, f"pages without rows in tests/web/page_matrix.yaml: {missing}"
+
+
+def test_every_row_names_a_page_that_exists_and_is_well_formed():
+    pages = {route.path for route in WEB_ROUTES}
+    for row in ROWS:
+        assert set(row) <= ROW_FIELDS, _row_id(row)
+        assert row["route"] in pages, f"{_row_id(row)}: no such page"
+        assert row["method"] in ("GET", "POST"), _row_id(row)
+        assert set(row["expect"]) == set(PERSONAS), f"{_row_id(row)}: every persona once"
+        assert set(row["expect"].values()) <= STATUSES, _row_id(row)
+        if "{id}" in row["route"]:
+            assert row.get("object") in OBJECT_BUILDERS and row.get("relation") in ("own", "partner", "unrelated"), (
+                _row_id(row)
+            )
+
+
+def _listed_methods(path: str) -> set[str]:
+    return {row["method"] for row in ROWS if row["route"] == path}
+
+
+UNLISTED = [
+    pytest.param(route.path, method, id=f"{method} {route.path}")
+    for route in WEB_ROUTES
+    for method in SERVED_METHODS
+    if method not in {"GET", "POST"} or method not in _listed_methods(route.path)
+]
+
+
+@pytest.mark.parametrize(("path", "method"), UNLISTED)
+def test_methods_a_page_does_not_list_are_refused(path, method, personas):
+    client = web_client_for(personas["caseworker"].user)
+    example = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+    response = client.generic(method, example)
+    assert response.status_code == 405, f"{method} {path}: {response.status_code}"
