@@ -54,7 +54,7 @@ def _path(row: dict, persona: Persona, orgs) -> str:
         parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}))
     path = row["route"]
     for name, value in parameters.items():
-        path = path.replace("{%s}" % name, str(value))
+        path = path.replace("{" + name + "}", str(value))
     assert "{" not in path, f"unfilled parameter in {path}"
     return path
 
