@@ -9,7 +9,7 @@ DEMO_PASSWORD ?= demo-password-2026
 DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXP
 export DEMO_PASSWORD DEMO_TOTP_SECRET
 
-.PHONY: run test test-fast test-sqlite lint install lock schema messages clean bench bench-small
+.PHONY: run test test-fast test-browser test-sqlite lint install lock schema messages clean bench bench-small
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP)
 ## The quick loop while working: everything but the fuzz tests (tests/fuzz); CI runs the whole suite
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not fuzz"
+
+## Only the browser tests (tests/browser/: the web app in headless Chromium; README "Browser tests")
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser
 
 test-sqlite: $(STAMP)
 	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest

@@ -1,0 +1,410 @@
+"""Driving the web app in Debian's Chromium: starting it, signing in, and what a page must pass.
+
+The browser tests (tests/browser/) get a driver from their conftest; these helpers take
+that driver. Fields are found by their label, as a screen reader would, never by id or
+CSS class: a field a test cannot find by its label is a field a blind caseworker cannot
+find either.
+
+What a page must pass, each a function returning what it found (empty is good):
+- ``axe_violations``: axe-core (vendored, tests/browser/vendor/) with the WCAG 2.0, 2.1
+  and 2.2 A and AA rules and the best practices;
+- ``third_party_requests``: every request the page made to another origin than the app's;
+- ``csp_violations``: what the Content-Security-Policy refused.
+The last two read the browser's logs, which each read empties: they report what happened
+since the previous read (the ``browser`` fixture empties them before each test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+AXE = ROOT / "tests" / "browser" / "vendor" / "axe-4.14.1.min.js"
+WINDOW_SIZE = (1280, 900)
+# .ci/run sets this after installing chromium: there a missing browser fails instead of skipping.
+REQUIRED = os.environ.get("COALITION_REQUIRE_BROWSER", "") == "1"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+# How long a page may take to answer before a wait gives up (the live server is local).
+WAIT_SECONDS = 10
+CONTROLS = "input:not([type=hidden]), select, textarea"
+
+
+# --- starting the browser -----------------------------------------------------------------
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when Chromium and its driver are installed."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        return f"{' and '.join(missing)} missing (apt-get install chromium chromium-driver); CI installs them"
+    return None
+
+
+@dataclass
+class Chromium:
+    """A running headless Chromium and the throw-away profile folder it uses."""
+
+    driver: WebDriver
+    profile: Path
+
+    def quit(self) -> None:
+        try:
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def start_chromium() -> Chromium:
+    """Debian's Chromium, headless, with a fresh profile and nothing that phones home.
+
+    The driver's path is given, so Selenium Manager (which would download a driver or a
+    browser) is never asked; ``SE_OFFLINE`` forbids it any download should it run anyway.
+    """
+    os.environ["SE_OFFLINE"] = "true"
+    os.environ["SE_AVOID_STATS"] = "true"
+    profile = Path(tempfile.mkdtemp(prefix="coalition-chromium-"))
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-dev-shm-usage",
+        "--disable-features=Translate,OptimizationHints,MediaRouter",
+        f"--user-data-dir={profile}",
+        f"--window-size={WINDOW_SIZE[0]},{WINDOW_SIZE[1]}",
+        "--lang=en",
+    ):
+        options.add_argument(argument)
+    # The page's network requests (performance) and its console (browser), read by the checks below.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except BaseException:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    fix_viewport(driver)
+    return Chromium(driver=driver, profile=profile)
+
+
+def fix_viewport(driver: WebDriver) -> None:
+    """The page's viewport is exactly WINDOW_SIZE (the window's own size would include its frame)."""
+    width, height = WINDOW_SIZE
+    driver.set_window_size(width, height)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    )
+
+
+def serve(driver: WebDriver, live_server) -> None:
+    """Remembers that ``driver`` tests the app at ``live_server`` (its origin is the app's own)."""
+    driver.coalition_app_url = live_server.url  # type: ignore[attr-defined]
+
+
+def app_url(driver: WebDriver) -> str:
+    """The address of the app this driver tests (set by ``serve``)."""
+    url = getattr(driver, "coalition_app_url", None)
+    assert url, "no live server for this driver: use the browser fixture, or pass live_server"
+    return url
+
+
+def reset(driver: WebDriver) -> None:
+    """A clean start for the next test: no page, no cookies, empty logs, the fixed window size."""
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every origin's (WebDriver's: the current page's only)
+    fix_viewport(driver)
+    driver.get_log("performance")
+    driver.get_log("browser")
+
+
+# --- finding things as a person does ------------------------------------------------------
+
+
+def _words(text: str) -> str:
+    """A label's text as compared: spaces collapsed, case and a trailing colon or asterisk ignored."""
+    return re.sub(r"\s+", " ", text).strip().rstrip(":*").strip().casefold()
+
+
+def _matches(label: str, wanted: str | re.Pattern[str]) -> bool:
+    if isinstance(wanted, re.Pattern):
+        return wanted.search(label) is not None
+    return _words(label) == _words(wanted)
+
+
+def field(driver: WebDriver, label: str | re.Pattern[str]) -> WebElement:
+    """The one input, select or textarea whose accessible name is ``label``.
+
+    ``label`` is the visible text of its <label> (compared without case, extra spaces or a
+    trailing colon) or a compiled pattern searched in it. A field named by aria-label or
+    aria-labelledby instead is found by the name the browser computes for it. Fails when
+    none or more than one field has that name, saying which names the page has.
+    """
+    # One round trip: every label's rendered text and the control it labels (for= or nested).
+    labels = driver.execute_script(
+        "return [...document.querySelectorAll('label')].map(label => [label.innerText, label.control])"
+    )
+    found = [control for text, control in labels if control is not None and _matches(text, label)]
+    if not found:
+        found = [e for e in driver.find_elements(By.CSS_SELECTOR, CONTROLS) if _matches(e.accessible_name, label)]
+    if len(found) != 1:
+        names = [e.accessible_name for e in driver.find_elements(By.CSS_SELECTOR, CONTROLS)]
+        raise AssertionError(f"{len(found)} fields labelled {label!r} on {driver.current_url}; the fields are {names}")
+    return found[0]
+
+
+def button(driver: WebDriver, name: str | re.Pattern[str]) -> WebElement:
+    """The one button (a <button> or an input of type submit) whose accessible name is ``name``."""
+    candidates = driver.find_elements(By.CSS_SELECTOR, "button, input[type=submit], [role=button]")
+    found = [e for e in candidates if e.is_displayed() and _matches(e.accessible_name, name)]
+    if len(found) != 1:
+        names = [e.accessible_name for e in candidates if e.is_displayed()]
+        raise AssertionError(f"{len(found)} buttons named {name!r} on {driver.current_url}; the buttons are {names}")
+    return found[0]
+
+
+def fill(driver: WebDriver, label: str | re.Pattern[str], value: str) -> WebElement:
+    """Types ``value`` into the field labelled ``label`` (emptied first); returns the field."""
+    element = field(driver, label)
+    element.clear()
+    element.send_keys(value)
+    return element
+
+
+def submit(driver: WebDriver, element: WebElement) -> None:
+    """Submits a form as a person does and waits for the next page to load.
+
+    ``element`` is a button (clicked) or a text field of the form (Enter pressed in it,
+    which submits with the form's first submit button).
+    """
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    if element.tag_name == "button" or element.get_attribute("type") == "submit":
+        element.click()
+    else:
+        element.send_keys(Keys.ENTER)
+    wait_for_new_page(driver, old_page)
+
+
+def wait_for_new_page(driver: WebDriver, old_page: WebElement) -> None:
+    """Waits until the document that held ``old_page`` is gone and the new one has loaded."""
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    wait.until(ec.staleness_of(old_page))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def open_page(driver: WebDriver, live_server, path: str) -> None:
+    """Opens ``path`` (``/app/...``) on the live server."""
+    driver.get(live_server.url + path)
+
+
+def heading(driver: WebDriver) -> str:
+    """The text of the page's <h1>."""
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def page_language(driver: WebDriver) -> str:
+    """The language the page says it is in (``<html lang>``)."""
+    return driver.find_element(By.TAG_NAME, "html").get_attribute("lang") or ""
+
+
+# --- signing in and choosing a language ---------------------------------------------------
+
+# The one-time code field's label ("One-time code"; also found: "authentication code" and the like).
+ONE_TIME_CODE = re.compile(r"one-time|authenticat|verification code|\bTOTP\b", re.IGNORECASE)
+
+
+def sign_in(driver: WebDriver, live_server, username: str, password: str, otp: str | None = None) -> None:
+    """Signs in through the sign-in form at /app/sign-in/, as a person would, in English.
+
+    Types into the fields labelled "Username" and "Password" and presses Enter. With
+    ``otp``, types it into the field labelled "One-time code" (its label must say
+    "one-time", "authentication" or "verification code"), on the same form or on the page
+    that follows if the app asks for it there, and presses Enter there. Leaves the
+    browser on the page the app opened after signing in; fails, with the errors the page
+    shows, if that is still a page asking for a password or a code.
+    """
+    open_page(driver, live_server, "/app/sign-in/")
+    fill(driver, "Username", username)
+    last = fill(driver, "Password", password)
+    if otp is not None and _has_field(driver, ONE_TIME_CODE):
+        last = fill(driver, ONE_TIME_CODE, otp)
+        otp = None
+    submit(driver, last)
+    if otp is not None and _has_field(driver, ONE_TIME_CODE):
+        submit(driver, fill(driver, ONE_TIME_CODE, otp))
+    still_asking = driver.find_elements(By.CSS_SELECTOR, "input[type=password]") or _has_field(driver, ONE_TIME_CODE)
+    path = urlsplit(driver.current_url).path
+    assert not still_asking and not path.startswith("/app/sign-in/"), (
+        f"not signed in, still on {path}: {visible_errors(driver)}"
+    )
+
+
+def _has_field(driver: WebDriver, label: str | re.Pattern[str]) -> bool:
+    try:
+        field(driver, label)
+    except AssertionError:
+        return False
+    return True
+
+
+def visible_errors(driver: WebDriver) -> list[str]:
+    """The error texts a page shows (elements with role alert, or the fields' error messages)."""
+    elements = driver.find_elements(By.CSS_SELECTOR, "[role=alert], .errorlist, .error, [aria-invalid=true]")
+    return [e.text for e in elements if e.text]
+
+
+def signed_in_as(driver: WebDriver, live_server, user) -> None:
+    """Gives the browser a signed-in session of ``user`` without the form (for tests that are not about signing in).
+
+    Django's test client signs ``user`` in (django.contrib.auth.login, so everything that
+    hooks into signing in runs) and the browser gets that session's cookie.
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    open_page(driver, live_server, "/healthz")  # a cookie can only be set on the origin's own page
+    driver.add_cookie({"name": cookie.key, "value": cookie.value, "path": "/", "httpOnly": True,
+                       "secure": settings.SESSION_COOKIE_SECURE, "sameSite": "Lax"})
+
+
+def choose_language(driver: WebDriver, code: str) -> None:
+    """Switches the page's language with its language switch form (``code``: nl, fr or en) and waits."""
+    form = driver.find_element(By.CSS_SELECTOR, "form.language-switch")
+    Select(form.find_element(By.TAG_NAME, "select")).select_by_value(code)
+    submit(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit], button:not([type])"))
+
+
+# --- what a page must pass ----------------------------------------------------------------
+
+
+def axe_violations(driver: WebDriver, *, context: str | None = None) -> list[str]:
+    """What axe-core finds on the current page (WCAG 2.0/2.1/2.2 A and AA, best practices), one text per rule.
+
+    ``context``: a CSS selector to check only part of the page (default: the whole document).
+    Each text names the rule, its impact, what it asks for and every offending element.
+    """
+    if not driver.execute_script("return typeof window.axe !== 'undefined'"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(30)
+    result = driver.execute_async_script(
+        """
+        const [context, tags, done] = arguments;
+        axe.run(context || document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+          .then(results => done({violations: results.violations}))
+          .catch(error => done({error: String(error)}));
+        """,
+        context,
+        AXE_TAGS,
+    )
+    if "error" in result:
+        raise AssertionError(f"axe-core did not run: {result['error']}")
+    return [_violation_text(violation) for violation in result["violations"]]
+
+
+def _violation_text(violation: dict) -> str:
+    lines = [f"{violation['id']} ({violation.get('impact') or 'no impact given'}): {violation['help']}"]
+    for node in violation["nodes"]:
+        target = " ".join(str(t) for t in node.get("target", []))
+        summary = (node.get("failureSummary") or "").replace("\n", " / ")
+        lines.append(f"  at {target}: {node.get('html', '')[:200]}")
+        if summary:
+            lines.append(f"    {summary}")
+    return "\n".join(lines)
+
+
+def assert_no_axe_violations(driver: WebDriver, *, context: str | None = None) -> None:
+    """Fails listing every axe-core violation on the current page."""
+    violations = axe_violations(driver, context=context)
+    assert not violations, f"axe-core on {driver.current_url}:\n" + "\n".join(violations)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def third_party_requests(driver: WebDriver, live_server=None) -> list[str]:
+    """Every URL the pages asked for since the last read whose origin is not the live server's.
+
+    From Chrome's performance log (the network events): pages, scripts, styles, images,
+    fonts, fetches, beacons alike. data: and blob: URLs stay in the page and do not count.
+    The app's origin is ``live_server``'s, by default the one the ``browser`` fixture
+    serves. Empties the performance log.
+    """
+    own = _origin(live_server.url if live_server is not None else app_url(driver))
+    requested = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") != "Network.requestWillBeSent":
+            continue
+        url = message["params"]["request"]["url"]
+        if urlsplit(url).scheme in ("data", "blob", "about", "chrome", "devtools"):
+            continue
+        if _origin(url) != own:
+            requested.append(url)
+    return requested
+
+
+def csp_violations(driver: WebDriver) -> list[str]:
+    """What the Content-Security-Policy refused since the last read (the console's errors that name it).
+
+    Empties the console log.
+    """
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "Content Security Policy" in entry["message"]
+    ]
+
+
+def console_errors(driver: WebDriver) -> list[str]:
+    """Every error on the console since the last read (script errors, failed loads, CSP). Empties the log."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+# --- screenshots --------------------------------------------------------------------------
+
+
+def screenshots_dir() -> Path:
+    """Where screenshots go: BROWSER_SCREENSHOTS_DIR, else var/screenshots/ (git-ignored)."""
+    return Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or ROOT / "var" / "screenshots")
+
+
+def screenshot(driver: WebDriver, name: str) -> Path:
+    """Writes the current page as ``<name>.png`` at the fixed window size (1280×900); returns the file."""
+    slug = re.sub(r"[^\w.-]+", "-", name).strip("-")
+    assert slug, f"no file name in {name!r}"
+    folder = screenshots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fix_viewport(driver)
+    path = folder / f"{slug}.png"
+    assert driver.save_screenshot(str(path)), f"the screenshot {path} was not written"
+    return path
