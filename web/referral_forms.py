@@ -18,13 +18,15 @@ import copy
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 from coalition.core.actors import Actor
 from partners.choices import Language, OrganisationKind, Phenomenon, Role
@@ -36,6 +38,7 @@ from referrals.api.serializers import (
     ReferralCreateSerializer,
     ReferralSerializer,
     ReferralUpdateSerializer,
+    ReferralWriteSerializer,
 )
 from referrals.choices import (
     ConsentGiver,
@@ -57,8 +60,8 @@ from referrals.transitions import transition
 from .forms import ContractForm
 
 # The contract's own fields, for their limits and hints: the form states them, the serializer enforces them.
-_REASON = ReferralCreateSerializer().fields["reason"]
-_JUSTIFICATION = LegalBasisSerializer().fields["justification"]
+_REASON = cast(serializers.CharField, ReferralCreateSerializer().fields["reason"])
+_JUSTIFICATION = cast(serializers.CharField, LegalBasisSerializer().fields["justification"])
 
 SHARING_CONSENT = "consent"
 SHARING_LEGAL_BASIS = "legal_basis"
@@ -79,7 +82,7 @@ FIELD_TEMPLATE = "web/referrals/_form_field.html"
 def _wrap_fields(form: forms.Form) -> None:
     """Each field rendered in its own block (Django's field group: label or legend, help, errors, widget)."""
     for form_field in form.fields.values():
-        form_field.template_name = FIELD_TEMPLATE
+        form_field.template_name = FIELD_TEMPLATE  # type: ignore[attr-defined]  # Django 5's per-field template
 
 
 class FreeText(forms.CharField):
@@ -152,21 +155,25 @@ class Directory:
         """The eligible members that fit ``filters`` (phenomenon, age, region, language), by name."""
         return OrganisationFilter(filters, queryset=self.eligible()).qs.order_by("name")
 
-    def listing(self, filters: dict[str, Any], selected: str | None) -> tuple[list[Organisation], bool]:
-        """The members to list for ``filters``, with the ``selected`` one first if it is eligible but filtered out.
+    def listing(self, filters: dict[str, Any], selected: str | None) -> tuple[list[Organisation], str]:
+        """The members to list for ``filters``, and where the ``selected`` one stands among them.
 
-        Returns the list and whether the selection was kept that way. One query, two with a kept selection.
+        The second value is ``"listed"`` (it fits the filters), ``"kept"`` (eligible but filtered
+        out: listed first all the same), ``"unavailable"`` (no longer eligible: not listed) or
+        ``""`` (nothing selected). One query, two when the selection is not among the fitting.
         """
         members = list(self.offered(filters))
-        if not selected or any(str(member.pk) == str(selected) for member in members):
-            return members, False
+        if not selected:
+            return members, ""
+        if any(str(member.pk) == str(selected) for member in members):
+            return members, "listed"
         try:
             kept = self.eligible().filter(pk=selected).first()
-        except (ValueError, TypeError, forms.ValidationError):
+        except (ValueError, TypeError, ValidationError):
             kept = None
         if kept is None:
-            return members, False
-        return [kept, *members], True
+            return members, "unavailable"
+        return [kept, *members], "kept"
 
 
 def age_of(subject: Subject | None, today: date | None = None) -> int | None:
@@ -213,7 +220,7 @@ class ReferralForm(ContractForm):
     or a legal-basis exception with its justification (the API's nested ``legal_basis``).
     """
 
-    contract = ReferralCreateSerializer
+    contract: type[ReferralWriteSerializer] = ReferralCreateSerializer
 
     recipient = forms.CharField(label=_("Recipient"), error_messages={"required": _("Choose the recipient.")})
     kind = forms.ChoiceField(
@@ -284,7 +291,7 @@ class ReferralForm(ContractForm):
         self.case = case
         self.directory = directory
         self.rerouted_from = rerouted_from
-        self.fields["kind"].choices = kind_choices(actor, case)
+        cast(forms.ChoiceField, self.fields["kind"]).choices = kind_choices(actor, case)
         consent_field = self.fields["consent"]
         consent_field.widget.choices = list(consents)
         if not consent_field.widget.choices:

@@ -1,7 +1,7 @@
 """A URL conf for page tests: the project's own, plus stand-ins for web pages that are not built yet.
 
 The web app's areas are built side by side; a page links to pages of other areas by their
-agreed names (``web:case``, ``web:referral``). Until those exist, this URL conf adds a
+agreed names (``web:case``, ``web:consent-record``, ``web:referral``). Until those exist, this URL conf adds a
 stand-in under each missing name, at its agreed path, answering 200. Where the real page
 exists it adds nothing, so a test using it (``pytest.mark.urls("tests.support.pending_pages")``)
 runs against the real pages once they are there.
@@ -18,6 +18,7 @@ from web import urls as web
 # (route under /app/, name) of the pages the agreed URL names stand for.
 AGREED_PAGES = [
     ("cases/<uuid:pk>/", "case"),
+    ("cases/<uuid:pk>/consents/new/", "consent-record"),
     ("referrals/<uuid:pk>/", "referral"),
 ]
 

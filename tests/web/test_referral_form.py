@@ -330,6 +330,18 @@ def test_a_draft_is_withdrawn_from_its_page(hotline, case, consent, orgs):
     assert draft.status == "withdrawn"
 
 
+def test_a_drafts_recipient_that_stopped_accepting_is_no_longer_offered(hotline, case, consent, orgs):
+    hotline.post(new_url(case["id"]), body(orgs["shelter-be"], consent["id"], action="save"))
+    draft = Referral.objects.get(case_id=case["id"])
+    orgs["shelter-be"].accepting_referrals = False
+    orgs["shelter-be"].save()
+
+    page = text(hotline.get(f"/app/referrals/{draft.pk}/edit/"))
+
+    assert str(orgs["shelter-be"].pk) not in listed(page)
+    assert "The recipient chosen before does not accept referrals now" in page
+
+
 def test_a_referral_that_is_no_longer_a_draft_cannot_be_edited(hotline, flow, case, consent):
     sent = flow.draft(case["id"], consent=consent["id"])
     assert flow.act(sent["id"], "send", "caseworker").status_code == 200
@@ -513,6 +525,18 @@ def test_a_declined_referral_is_rerouted_in_one_step(hotline, declined, consent,
     assert (rerouted.status, rerouted.recipient_id) == ("sent", streetwork.pk)
 
 
+def test_a_reroute_saved_as_a_draft_is_offered_back_on_the_reroute_page(hotline, declined, consent, streetwork):
+    reroute = f"/app/referrals/{declined['id']}/reroute/"
+    hotline.post(reroute, body(streetwork, consent["id"], action="save"))
+    draft = Referral.objects.get(rerouted_from_id=declined["id"])
+    assert draft.status == "draft"
+
+    page = text(hotline.get(reroute))
+
+    assert "is saved as a draft already" in page
+    assert f'href="/app/referrals/{draft.pk}/edit/"' in page
+
+
 def test_the_declined_recipient_is_refused_if_forced_on_a_reroute(hotline, declined, consent, orgs):
     response = hotline.post(
         f"/app/referrals/{declined['id']}/reroute/", body(orgs["shelter-be"], consent["id"], action="send")
@@ -544,6 +568,21 @@ def test_only_a_declined_referral_can_be_rerouted(hotline, flow, case, consent):
     assert flow.act(sent["id"], "send", "caseworker").status_code == 200
 
     assert hotline.get(f"/app/referrals/{sent['id']}/reroute/").status_code == 409
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_form_and_its_preview_speak_the_persons_language(hotline, case, consent, orgs, language):
+    from django.utils import translation
+
+    response = hotline.post(new_url(case["id"]), body(orgs["shelter-be"], consent["id"]), HTTP_ACCEPT_LANGUAGE=language)
+
+    page = text(response)
+    assert response.status_code == 200
+    for english in ("Preview what the recipient will see", "Save as draft", "Legal basis for sharing",
+                    "What Test shelter-be will see before accepting", "Not shared", "Signals"):
+        assert english not in page, english
+    with translation.override(language):
+        assert str(translation.gettext("Save as draft")) in page
 
 
 # --- structure for keyboards and screen readers ----------------------------------------

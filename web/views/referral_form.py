@@ -6,13 +6,14 @@ API's input serializer (``web.referral_forms``) and writes only through
 ``referrals.services``. "Preview" shows what the recipient will be given before it accepts
 (``web.referral_forms.recipient_view``) without writing anything; "Save as draft" and
 "Send" write. A refusal shows beside its field, or at the form's top, with status 422,
-and nothing changed.
+and nothing changed; except that a re-route whose sending is refused stays a draft, whose
+form then says why.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -29,7 +30,7 @@ from partners.selectors import organisations_visible_to
 from referrals import selectors, services
 from referrals.api.serializers import ReferralSerializer
 from referrals.choices import ReferralStatus
-from referrals.models import Case, Referral
+from referrals.models import Case, Referral, ReferralQuerySet
 
 from ..errors import add_domain_error
 from ..pages import person, scoped_or_404, signed_in
@@ -82,7 +83,9 @@ class FormPage:
         self.case = case
         self.draft = draft
         self.declined = declined if draft is None else None
-        excluded = [declined.recipient_id] if declined is not None else []
+        # A re-route (and its draft) goes to another member than the one that declined.
+        rerouted_from = self.declined or (draft.rerouted_from if draft is not None else None)
+        excluded = [rerouted_from.recipient_id] if rerouted_from is not None else []
         self.directory = Directory(actor, excluded=excluded)
         consents = list(selectors.consents_visible_to(actor, case))
         named = {r for consent in consents for r in consent.recipients}
@@ -127,11 +130,13 @@ class FormPage:
     def directory_context(self, fallback: dict[str, Any], selected: Any) -> dict[str, Any]:
         filter_form = self.directory_form(fallback)
         selected = str(selected) if selected else ""
-        recipients, kept = self.directory.listing(filter_form.filters(), selected)
+        recipients, standing = self.directory.listing(filter_form.filters(), selected)
         return {
             "filter_form": filter_form,
             "recipients": recipients,
-            "kept": kept,
+            "kept": standing == "kept",
+            # A draft's recipient that stopped accepting referrals (or was suspended) is offered no more.
+            "selected_unavailable": standing == "unavailable" and self.draft is not None,
             "selected": selected,
             "involved": self.involved,
         }
@@ -157,6 +162,7 @@ class FormPage:
             "form": form,
             "draft": self.draft,
             "declined": self.declined_view(),
+            "reroutes": self.reroutes(),
             "page_url": self.url,
             "version": self.draft.version if self.draft is not None else None,
             "preview": preview,
@@ -184,6 +190,13 @@ class FormPage:
         if self.declined is None:
             return None
         return {"recipient": self.declined.recipient, "r": ReferralSerializer(self.declined, context={"actor": self.actor}).data}
+
+    def reroutes(self) -> list[Referral]:
+        """Re-routes of the declined referral still open (a draft saved before, or one sent): shown, to avoid a second."""
+        if self.declined is None:
+            return []
+        visible = cast(ReferralQuerySet, selectors.referrals_visible_to(self.actor))
+        return list(visible.open().filter(rerouted_from=self.declined).select_related("recipient").order_by("created_at"))
 
     def preview(self, form: ReferralForm) -> dict[str, Any]:
         """What the recipient would be given if the form's referral were sent now; nothing is written."""
@@ -277,7 +290,9 @@ class FormPage:
 
 def _sender_referrals(actor: User):
     """The referrals the person may read, with what the form and its preview need joined in."""
-    queryset = selectors.referrals_visible_to(actor).select_related("case", "sender", "recipient", "consent")
+    queryset = selectors.referrals_visible_to(actor).select_related(
+        "case__lead_organisation", "sender", "recipient", "consent", "rerouted_from"
+    )
     return selectors.with_actor_involvement(actor, queryset)
 
 
