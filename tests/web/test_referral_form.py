@@ -230,6 +230,15 @@ def test_the_preview_holds_no_identity_and_writes_nothing(hotline, case, consent
     assert (referral_count(), AuditEntry.objects.count(), Event.objects.count()) == counts
 
 
+def test_enter_in_a_field_previews_and_never_sends(hotline, case, consent, orgs):
+    """A browser submits with the first submit button of the form in the page: it must be "Preview"."""
+    page = text(hotline.post(new_url(case["id"]), body(orgs["shelter-be"], consent["id"], action="preview")))
+
+    buttons = re.findall(r'<button type="submit"(?: form="referral-form")? name="action" value="(\w+)"', page)
+    assert buttons[0] == "preview"
+    assert buttons.count("send") == 2  # the form's and the preview's, both after it
+
+
 def test_the_preview_is_what_the_recipient_gets_once_the_referral_is_sent(hotline, case, consent, orgs, personas):
     form = body(orgs["shelter-be"], consent["id"])
     preview = preview_section(text(hotline.post(new_url(case["id"]), form | {"action": "preview"})))

@@ -385,5 +385,5 @@ def referral_reroute(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _wants_recipients(request: HttpRequest) -> bool:
-    """The htmx filter form asks for the recipient list only (never when htmx restores the page from history)."""
+    """The htmx filter form asks for the recipient list only (a history restore, should one come, gets the page)."""
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
