@@ -18,13 +18,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coalition.audit.models import AuditEntry
+from coalition.core.actors import Actor
 from coalition.events.models import Event
 from partners.choices import MembershipStatus, OrganisationKind, Phenomenon
 from referrals.models import Referral
 from tests.support.flows import CHILD
 from tests.support.personas import make_organisation
 from tests.support.web import web_client_for
-from web.referral_forms import recipient_view
+from web.referral_forms import CaseworkerOf, recipient_view
 
 # web:case and web:referral are other areas' pages: stand-ins until they are merged.
 pytestmark = pytest.mark.urls("tests.support.pending_pages")
@@ -258,6 +259,7 @@ def test_the_preview_of_a_draft_equals_the_recipients_representation_after_sendi
     draft = flow.draft(case["id"], consent=consent["id"])
     referral = Referral.objects.select_related("recipient", "case", "consent").get(pk=draft["id"])
 
+    assert isinstance(CaseworkerOf(referral.recipient), Actor)  # the stand-in the selectors are asked about
     previewed = recipient_view(referral)
     assert flow.act(draft["id"], "send", "caseworker").status_code == 200
     received = personas["recipient_caseworker"].client.get(f"/api/v1/referrals/{draft['id']}/").json()
