@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, home
+from .views import account, home, referral_form
 
 app_name = "web"
 
@@ -11,4 +11,8 @@ urlpatterns = [
     path("sign-in/", account.sign_in, name="sign-in"),
     path("sign-out/", account.sign_out, name="sign-out"),
     path("language/", account.language, name="language"),
+    # referral form
+    path("cases/<uuid:pk>/referrals/new/", referral_form.referral_new, name="referral-new"),
+    path("referrals/<uuid:pk>/edit/", referral_form.referral_edit, name="referral-edit"),
+    path("referrals/<uuid:pk>/reroute/", referral_form.referral_reroute, name="referral-reroute"),
 ]
