@@ -10,6 +10,7 @@ beside it (``web.errors.add_serializer_errors``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -51,7 +52,7 @@ class AnyOfMultipleField(forms.MultipleChoiceField):
         return True
 
 
-def _limit_lengths(form: forms.BaseForm, contract_fields: dict[str, serializers.Field], prefix: str = "") -> None:
+def _limit_lengths(form: forms.BaseForm, contract_fields: Mapping[str, serializers.Field], prefix: str = "") -> None:
     """Give text inputs the ``maxlength`` of their contract field: a hint for the browser, the contract decides."""
     for name, contract_field in contract_fields.items():
         field = form.fields.get(prefix + name)
@@ -187,7 +188,9 @@ class ConsentForm(ContractForm):
 
     def __init__(self, *args: Any, organisations: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["recipients"].choices = organisations
+        recipients = self.fields["recipients"]
+        assert isinstance(recipients, AnyOfMultipleField)
+        recipients.choices = organisations
 
 
 class CloseForm(ContractForm):

@@ -18,7 +18,7 @@ Keys name the form, never the person: ``case-open``, ``referral-new:<case id>``
 only; nothing here can reach another person's draft. Drafts are encrypted at rest
 (``web.models.FormDraft``) and deleted by ``purge_drafts`` a day after their last change
 (a periodic job of the worker, registered in ``web.apps``). Saving and discarding are
-audited (``draft.save``, ``draft.discard``: ids and the form key, never the content).
+audited (``draft.save``, ``draft.discard``: the draft's id and the form's name, never the content).
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def _draft(row: FormDraft) -> Draft:
     return Draft(key=row.key, data=json.loads(row.data), saved_at=row.updated_at)
 
 
-def _case_of(key: str) -> str | None:
-    return key.split(":", 1)[1] if ":" in key else None
+def _form_of(key: str) -> str:
+    """The form's name without the id it is about: audit entries hold no id the person typed into a URL."""
+    return key.split(":", 1)[0]
 
 
 @transaction.atomic
@@ -103,7 +104,7 @@ def save_draft(user: User, key: str, data: Mapping[str, list[str]]) -> Draft:
     else:
         row.data = text
         row.save(update_fields=["data", "updated_at"])
-    record(action="draft.save", actor=user, obj=row, case_id=_case_of(key), detail={"form": key.split(":", 1)[0]})
+    record(action="draft.save", actor=user, obj=row, detail={"form": _form_of(key)})
     return _draft(row)
 
 
@@ -136,7 +137,7 @@ def discard_draft(user: User, key: str) -> bool:
     row = FormDraft.objects.select_for_update().filter(owner=user, key=key).first()
     if row is None:
         return False
-    record(action="draft.discard", actor=user, obj=row, case_id=_case_of(key), detail={"form": key.split(":", 1)[0]})
+    record(action="draft.discard", actor=user, obj=row, detail={"form": _form_of(key)})
     row.delete()
     return True
 
@@ -151,7 +152,7 @@ def purge_drafts(now: datetime | None = None) -> int:
     return count
 
 
-def initial_from(form_class: type[forms.BaseForm], draft: Draft | None) -> dict[str, Any]:
+def initial_from(form_class: type[forms.Form], draft: Draft | None) -> dict[str, Any]:
     """``initial`` for ``form_class`` from a draft: one value per field, a list for multiple-choice fields.
 
     Fields the form does not have are dropped, so an old or tampered draft cannot add any.

@@ -333,6 +333,27 @@ def test_the_lead_sees_its_actions_and_a_supporting_organisation_only_its_own(fl
     assert Case.objects.get(pk=case["id"]).status == "open"
 
 
+def _case_page_queries(client, case_id) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/app/cases/{case_id}/").status_code == 200
+    return len(queries)
+
+
+def _with_referrals_and_consents(flow, orgs, count: int) -> str:
+    case = flow.open_case()["id"]
+    for _ in range(count):
+        consent = flow.consent(case, recipients=[str(orgs["shelter-be"].pk), str(orgs["care-nl"].pk)])
+        referral = flow.draft(case, consent=consent["id"])
+        assert flow.act(referral["id"], "send", "caseworker").status_code == 200
+    return case
+
+
+def test_the_case_page_costs_as_many_queries_for_five_referrals_and_consents_as_for_one(flow, orgs, hotline):
+    one = _case_page_queries(hotline, _with_referrals_and_consents(flow, orgs, 1))
+    five = _case_page_queries(hotline, _with_referrals_and_consents(flow, orgs, 5))
+    assert five == one <= 16
+
+
 # --- changing, closing and reopening ------------------------------------------------------------------
 
 
