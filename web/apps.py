@@ -6,3 +6,14 @@ class WebConfig(AppConfig):
 
     name = "web"
     verbose_name = "Web app"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from datetime import timedelta
+
+        from coalition.events.jobs import register_job
+
+        from . import drafts
+
+        # Drafts of forms are kept a day after their last change (web.drafts).
+        register_job("purge_form_drafts", every=lambda: timedelta(hours=1), run=drafts.purge_drafts)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, home, referral_form
+from .views import account, cases, drafts, home, referral_form
 
 app_name = "web"
 
@@ -15,4 +15,16 @@ urlpatterns = [
     path("cases/<uuid:pk>/referrals/new/", referral_form.referral_new, name="referral-new"),
     path("referrals/<uuid:pk>/edit/", referral_form.referral_edit, name="referral-edit"),
     path("referrals/<uuid:pk>/reroute/", referral_form.referral_reroute, name="referral-reroute"),
+    # cases
+    path("cases/", cases.case_list, name="cases"),
+    path("cases/new/", cases.case_open, name="case-open"),
+    path("cases/<uuid:pk>/", cases.case_page, name="case"),
+    path("cases/<uuid:pk>/edit/", cases.case_edit, name="case-edit"),
+    path("cases/<uuid:pk>/close/", cases.case_close, name="case-close"),
+    path("cases/<uuid:pk>/reopen/", cases.case_reopen, name="case-reopen"),
+    path("cases/<uuid:pk>/consents/new/", cases.consent_record, name="consent-record"),
+    path("cases/<uuid:pk>/consents/<uuid:consent_id>/withdraw/", cases.consent_withdraw, name="consent-withdraw"),
+    # drafts
+    path("drafts/<str:key>/", drafts.draft_save, name="draft-save"),
+    path("drafts/<str:key>/discard/", drafts.draft_discard, name="draft-discard"),
 ]

@@ -89,9 +89,11 @@ def no_purge(monkeypatch):
 def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 60
     now = timezone.now()
-    # In registration order: the events app's own jobs, then mail's sweep, then the referrals' jobs.
+    # In registration order: the events app's own jobs, then mail's sweep, then the referrals' jobs,
+    # then the web app's (the purge of form drafts, hourly).
     assert jobs.run_due_jobs(now) == [
-        "recover_abandoned_tasks", "sweep_deliveries", "expire_idempotency_keys", "sweep_mails", "detect_overdue"
+        "recover_abandoned_tasks", "sweep_deliveries", "expire_idempotency_keys", "sweep_mails", "detect_overdue",
+        "purge_form_drafts",
     ]
     assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
     assert jobs.run_due_jobs(now + timedelta(minutes=2)) == [
