@@ -267,5 +267,5 @@ def test_the_inbox_is_in_the_persons_language(inbox):
 
     html = _get(web_client_for(inbox.hotline), HTTP_ACCEPT_LANGUAGE="nl")
 
-    assert "Inkomende verwijzingen die op uw antwoord wachten" in html
+    assert "Inkomende doorverwijzingen die op uw antwoord wachten" in html
     assert "Incoming referrals" not in html

@@ -612,3 +612,23 @@ def test_two_accepts_at_once_give_one_success_and_one_clear_refusal(flow, person
     expected = "Someone changed this meanwhile" if with_version else "Cannot accept a referral that is accepted."
     assert expected in refused
     assert status_of(referral["id"]) == "accepted"
+
+
+# --- languages -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "texts"), [
+    ("nl", ["Wat u kunt doen", "Status en termijnen", "Verloop", "Berichten", "Ontvangst bevestigen vóór",
+            "Toelichting voor de verzender", "Aanvaarden", "Weigeren"]),
+    ("fr", ["Ce que vous pouvez faire", "Statut et échéances", "Historique", "Messages", "Accuser réception avant le",
+            "Explication pour l&#x27;expéditeur", "Accepter", "Refuser"]),
+])
+def test_the_page_is_in_the_persons_language(flow, recipient, language, texts):
+    _case, referral = sent(flow)
+
+    html = get(recipient, referral["id"], HTTP_ACCEPT_LANGUAGE=language)
+
+    for text in texts:
+        assert text in html, text
+    for english in ("What you can do", "Status and deadlines", "Explanation for the sender", "Send message"):
+        assert english not in html, english

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,12 +71,14 @@ class DeclineForm(ActionForm):
     contract = DeclineSerializer
 
     reason_code = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *DeclineReason.choices])
-    reason = forms.CharField(
-        label=_("Explanation for the sender"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("At most %(count)s characters. Write what the sender needs to find another way, never who the "
-                    "young person is.") % {"count": settings.REFERRAL_REASON_MAX_LENGTH},
-    )
+    reason = forms.CharField(label=_("Explanation for the sender"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = gettext(
+            "At most %(count)s characters. Write what the sender needs to find another way, never who the young "
+            "person is."
+        ) % {"count": settings.REFERRAL_REASON_MAX_LENGTH}
 
 
 class CompleteForm(ActionForm):
@@ -87,12 +90,14 @@ class CompleteForm(ActionForm):
 class MessageForm(ContractForm):
     contract = MessageCreateSerializer
 
-    body = forms.CharField(
-        label=_("Message"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("At most %(count)s characters. The other organisation reads it; write only what it needs.")
-        % {"count": settings.MESSAGE_MAX_LENGTH},
-    )
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].help_text = gettext(
+            "At most %(count)s characters. The other organisation reads it: write only what it needs, never who the "
+            "young person is."
+        ) % {"count": settings.MESSAGE_MAX_LENGTH}
 
 
 # --- the actions, in one place: what each is called, does and asks for -----------------------
