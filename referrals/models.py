@@ -321,6 +321,10 @@ class Referral(Versioned, CreatedBy):
             models.Index(fields=["recipient", "-created_at"], name="referral_recipient_created"),
             models.Index(fields=["case", "status"]),
             models.Index(fields=["status", "decide_due"]),
+            # The declined referrals an organisation may re-route (the inbox), newest first: the
+            # top of this index, not every referral the organisation ever had declined.
+            models.Index(fields=["sender", "-declined_at"], condition=Q(status=ReferralStatus.DECLINED),
+                         name="referral_declined_by_sender"),
             # Figures count sent referrals by period and codes: read from this index
             # alone (PostgreSQL), not from the whole table.
             models.Index(
