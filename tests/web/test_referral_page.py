@@ -632,3 +632,23 @@ def test_the_page_is_in_the_persons_language(flow, recipient, language, texts):
         assert text in html, text
     for english in ("What you can do", "Status and deadlines", "Explanation for the sender", "Send message"):
         assert english not in html, english
+
+
+def test_a_declined_referral_offers_re_routing_to_its_sender_until_it_is_re_routed(flow, sender, orgs):
+    case, referral = sent(flow)
+    flow.act(referral["id"], "decline", "recipient_caseworker", {"reason_code": "no_capacity", "reason": "Full."})
+    actor = flow.p["caseworker"].user
+    assert "reroute" in referral_actions(actor, Referral.objects.select_related("case").get(pk=referral["id"]))
+    try:
+        reroute_url = reverse("web:referral-reroute", args=[referral["id"]])
+    except NoReverseMatch:  # the re-route page is another area's, routed when it merges
+        reroute_url = None
+    if reroute_url:
+        assert f'href="{reroute_url}"' in card(get(sender, referral["id"]))
+
+    again = flow.draft(case["id"], recipient="care-nl", rerouted_from=referral["id"])
+
+    html = get(sender, referral["id"])
+    assert "reroute" not in referral_actions(actor, Referral.objects.select_related("case").get(pk=referral["id"]))
+    assert f'href="/app/referrals/{again["id"]}/"' in html  # "Re-routed as"
+    assert f'href="/app/referrals/{referral["id"]}/"' in get(sender, again["id"])  # and back

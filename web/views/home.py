@@ -42,7 +42,7 @@ from ..pages import person, signed_in
 
 PAGE_SIZE = 20
 
-DEADLINE_LABELS = {Deadline.ACKNOWLEDGE: _("Acknowledge by"), Deadline.DECIDE: _("Decide by")}
+DEADLINE_LABELS: dict[str, Any] = {Deadline.ACKNOWLEDGE: _("Acknowledge by"), Deadline.DECIDE: _("Decide by")}
 
 
 @dataclass

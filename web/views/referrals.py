@@ -173,7 +173,7 @@ def _may_reroute(actor: User, referral: Referral) -> bool:
         return False
     if not membership_allows(actor.organisation, "referral.create", referral_kind=referral.kind):
         return False
-    return not _reroutes(actor, referral).exclude(status=ReferralStatus.WITHDRAWN).exists()
+    return not any(row["status"] != ReferralStatus.WITHDRAWN for row in _reroutes(actor, referral))
 
 
 def _involved(actor: User, referral: Referral) -> bool:
@@ -182,8 +182,13 @@ def _involved(actor: User, referral: Referral) -> bool:
     return selectors.involved_in(actor, referral.case) if involved is None else involved
 
 
-def _reroutes(actor: User, referral: Referral):
-    return selectors.referrals_visible_to(actor).filter(rerouted_from=referral)
+def _reroutes(actor: User, referral: Referral) -> list[dict[str, Any]]:
+    """The referrals that re-route ``referral`` (id and status), read once per page."""
+    rows = getattr(referral, "_web_reroutes", None)
+    if rows is None:
+        rows = list(selectors.referrals_visible_to(actor).filter(rerouted_from=referral).values("id", "status"))
+        referral._web_reroutes = rows  # type: ignore[attr-defined]
+    return rows
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -341,7 +346,7 @@ def page_context(actor: User, current: Referral, *, bound: dict[str, ActionForm]
         "history": _history(r),
         "case_visible": selectors.cases_visible_to(actor).filter(pk=current.case_id).exists(),
         "rerouted_from_visible": bool(current.rerouted_from_id) and current.sender_id == own,
-        "reroutes": list(_reroutes(actor, current).values("id", "status"))
+        "reroutes": _reroutes(actor, current)
         if current.status == ReferralStatus.DECLINED and current.sender_id == own else [],
         "actions": _action_views(actor, current, bound),
         "thread": _thread(actor, current, message_form),
