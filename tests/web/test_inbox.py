@@ -15,6 +15,7 @@ from partners.models import User
 from referrals import services
 from referrals.models import Referral
 from tests.support.web import web_client_for
+from web.views.home import PAGE_SIZES
 
 INBOX = "/app/"
 
@@ -187,14 +188,13 @@ def test_each_list_says_so_when_it_is_empty(personas):
 
 
 def test_a_long_list_shows_a_page_and_a_more_link_to_the_next(inbox):
-    from web.views.home import PAGE_SIZE
-
-    referrals = inbox.incoming(PAGE_SIZE + 2)
+    size = PAGE_SIZES["incoming"]
+    referrals = inbox.incoming(size + 2)
     client = web_client_for(inbox.hotline)
 
     html = _get(client)
     first = _listed(html, "incoming")
-    assert len(first) == PAGE_SIZE
+    assert len(first) == size
     more = re.search(r'<a href="(/app/\?incoming=2)">More</a>', _section(html, "incoming"))
     assert more
 
@@ -218,7 +218,7 @@ def test_query_count_is_the_same_for_one_and_thirty_referrals_in_every_list(inbo
     with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as thirty:
         html = _get(client)
 
-    assert len(_listed(html, "incoming")) == len(_listed(html, "outgoing")) == len(_listed(html, "declined")) == 20
+    assert {key: len(_listed(html, key)) for key in PAGE_SIZES} == PAGE_SIZES  # full pages, and more behind
     assert len(thirty) == len(one), [q["sql"][:120] for q in thirty.captured_queries]
 
 

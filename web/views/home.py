@@ -9,7 +9,8 @@ API's representation for the person (``ReferralSerializer``):
 - declined: the organisation's referrals a recipient declined that can still be re-routed
   (the case is open, the organisation still involved, no re-route made yet).
 
-Each list shows a page of ``PAGE_SIZE`` with links to the next and previous ones. The page
+Each list shows a page (``PAGE_SIZES``: the incoming work first and most of it) with links to the
+next and previous ones. The page
 costs the same number of queries whatever the lists hold: one per list, one for the page's
 free-text rule (``mark_actor_involvement``, inside the serializer) and one for the names of
 the other organisations. With htmx the lists refresh in place every minute: the same URL
@@ -40,7 +41,9 @@ from referrals.selectors import referrals_visible_to
 
 from ..pages import person, signed_in
 
-PAGE_SIZE = 20
+# Rows per page of each list: the page's cost is mostly drawing rows, so the lists that are
+# work to do now (incoming) show more than those that wait on others or can wait.
+PAGE_SIZES = {"incoming": 20, "outgoing": 10, "declined": 10}
 
 DEADLINE_LABELS: dict[str, Any] = {Deadline.ACKNOWLEDGE: _("Acknowledge by"), Deadline.DECIDE: _("Decide by")}
 
@@ -99,9 +102,10 @@ def inbox_sections(actor: User, query: QueryDict) -> list[Section]:
     pages: list[tuple[str, Any, Any, str, int, list[Referral], bool]] = []
     for key, title, empty, counterpart, queryset in specs:
         page = _page_number(query.get(key))
-        start = (page - 1) * PAGE_SIZE
-        found = list(queryset[start:start + PAGE_SIZE + 1])  # one more than shown: is there a next page?
-        pages.append((key, title, empty, counterpart, page, found[:PAGE_SIZE], len(found) > PAGE_SIZE))
+        size = PAGE_SIZES[key]
+        start = (page - 1) * size
+        found = list(queryset[start:start + size + 1])  # one more than shown: is there a next page?
+        pages.append((key, title, empty, counterpart, page, found[:size], len(found) > size))
 
     referrals = [referral for *_head, shown, _more in pages for referral in shown]
     # One serializer call for the whole page: its free-text rule is read in one query.
