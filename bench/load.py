@@ -1,7 +1,7 @@
 """The load generator: a separate process that drives real HTTP requests at the server.
 
 Reads one scenario as JSON on stdin, runs ``concurrency`` threads (each with its
-own keep-alive connection and token) for ``duration`` seconds or until its work
+own keep-alive connection and token, or session cookie for a web page) for ``duration`` seconds or until its work
 items run out, and prints per-tag figures as JSON on stdout. It imports nothing of
 the application, and speaks HTTP with the standard library's ``http.client``: the
 load generator shares this machine's two cores with the server, so a lighter
@@ -97,21 +97,26 @@ def _timed(client: Client, recorder: Recorder, tag: str, method: str, url: str, 
     return response
 
 
+def _credentials(spec: dict, number: int) -> dict:
+    """Thread ``number``'s headers: a token for the API, a signed-in session cookie for a web page."""
+    if spec.get("cookies"):
+        return {"Cookie": spec["cookies"][number % len(spec["cookies"])], "Accept": "text/html"}
+    return {"Authorization": f"Bearer {spec['tokens'][number % len(spec['tokens'])]}", "Accept": "application/json"}
+
+
 def run(spec: dict) -> dict:
     recorder = Recorder()
     kind = spec["kind"]
     items = iter(spec["items"]) if kind != "get" else itertools.cycle(spec["items"])
     items_lock = threading.Lock()
     deadline = time.monotonic() + spec["duration"]
-    tokens = spec["tokens"]
 
     def next_item():
         with items_lock:
             return next(items, None)
 
     def worker(number: int) -> None:
-        headers = {"Authorization": f"Bearer {tokens[number % len(tokens)]}", "Accept": "application/json"}
-        client = Client(spec["base_url"], headers)
+        client = Client(spec["base_url"], _credentials(spec, number))
         try:
             while time.monotonic() < deadline:
                 item = next_item()

@@ -162,6 +162,7 @@ def _scenario_data(sizes) -> dict:
     acceptable = [{"id": pk, "token": tokens[org]} for pk, org in acceptable if org in tokens]
     return {
         "caseworkers": caseworkers,
+        "web_sessions": _web_sessions(caseworkers),
         "coordinator": User.objects.get(username=COORDINATOR_USERNAME),
         "auditor": User.objects.get(username=AUDITOR_USERNAME),
         "visible": visible, "acceptable": acceptable, "sends": sends, "after": after,
@@ -191,7 +192,24 @@ def scenarios(data: dict) -> list[dict]:
          "items": [f"/api/v1/statistics/referrals/?year={year}"]},
         {"name": "audit search by object", "kind": "get", "persona": "auditor",
          "items": [f"/api/v1/audit/entries/?object_id={pk}" for pk in data["visible"][:200]]},
+        # The web app's pages, in a caseworker's signed-in session (a session cookie, not a token).
+        {"name": "web inbox", "kind": "get", "persona": "caseworker", "web": True, "items": ["/app/"]},
+        {"name": "web referral page", "kind": "get", "persona": "caseworker", "web": True,
+         "items": [f"/app/referrals/{pk}/" for pk in data["visible"]]},
     ]
+
+
+def _web_sessions(users) -> list[str]:
+    """A ``Cookie`` header per user: a web session signed in as the test client signs in (tests/support/web.py)."""
+    from django.conf import settings
+    from django.test import Client
+
+    cookies = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}")
+    return cookies
 
 
 def _tokens(data: dict, persona: str) -> list[str]:
@@ -210,6 +228,16 @@ def _query_counts(base_url: str, token: str, path: str) -> dict:
             response = client.get(f"{path}{sep}page_size={size}")
             counts[size] = response.headers.get("x-db-queries", "?")
     return counts
+
+
+def _not_measured(scenario: dict, status: int, *, web: bool) -> str | None:
+    """Why a scenario cannot be measured, if so: a missing route, or a web page that does not
+    answer a signed-in caseworker (a redirect to sign in), or nothing to work on."""
+    if not scenario["items"]:
+        return "no work items in the dataset"
+    if status == 404 or (web and status != 200):
+        return f"route answers {status}"
+    return None
 
 
 def _wait_until_healthy(base_url: str) -> None:
@@ -302,15 +330,17 @@ def main(argv=None) -> int:
                   or any(part in sc["name"] for part in args.only)]
         for scenario in chosen:
             tokens = _tokens(data, scenario["persona"])
+            cookies = data["web_sessions"] if scenario.get("web") else None
+            credentials = {"Cookie": cookies[0]} if cookies else {"Authorization": f"Bearer {tokens[0]}"}
             probe = scenario.get("probe") or scenario["items"][0] if scenario["items"] else None
-            status = httpx.get(base_url + probe, headers={"Authorization": f"Bearer {tokens[0]}"}).status_code if probe else 0
-            if status == 404 or not scenario["items"]:
-                reason = "route answers 404" if status == 404 else "no work items in the dataset"
+            status = httpx.get(base_url + probe, headers=credentials).status_code if probe else 0
+            reason = _not_measured(scenario, status, web=bool(cookies))
+            if reason:
                 rows.append({"name": scenario["name"], "na": f"not available ({reason})"})
                 print(f"  {scenario['name']}: not available ({reason})", flush=True)
                 continue
             # A short warm-up, then the measured run.
-            spec = {"base_url": base_url, "concurrency": args.concurrency, "tokens": tokens,
+            spec = {"base_url": base_url, "concurrency": args.concurrency, "tokens": tokens, "cookies": cookies,
                     "kind": scenario["kind"], "name": scenario["name"], "items": scenario["items"]}
             if scenario["kind"] == "get":
                 subprocess.run([sys.executable, "-m", "bench.load"], input=json.dumps(spec | {"duration": 1}),

@@ -13,7 +13,7 @@ from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value, When
 from django.utils import timezone
 
 from coalition.core.authorship import CreatedBy
@@ -226,6 +226,15 @@ def overdue(now: datetime) -> Q:
     return condition
 
 
+def next_due() -> models.Case:
+    """The time of a referral's next deadline: the first of ``DEADLINE_RULES`` still awaited in its status.
+
+    Sent: acknowledge by; acknowledged: decide by; answered (or a draft): none.
+    """
+    return models.Case(*(When(status__in=rule.awaiting, then=F(rule.field)) for rule in DEADLINE_RULES.values()),
+                       default=None, output_field=models.DateTimeField())
+
+
 class ReferralQuerySet(VersionedQuerySet["Referral"]):
     """The named sets of referrals every list, job and figure uses, each rule written once."""
 
@@ -247,6 +256,16 @@ class ReferralQuerySet(VersionedQuerySet["Referral"]):
 
     def not_overdue_at(self, now: datetime) -> "ReferralQuerySet":
         return self.exclude(overdue(now))
+
+    def by_deadline(self, now: datetime) -> "ReferralQuerySet":
+        """Those of ``overdue_at(now)`` first, then the others; each by its next deadline, soonest (most late) first.
+
+        The order of a work list: what is late, then what falls due next.
+        """
+        late_first = models.Case(When(overdue(now), then=Value(0)), default=Value(1))
+        return self.alias(late_first=late_first, next_due=next_due()).order_by(
+            "late_first", F("next_due").asc(nulls_last=True), "created_at", "id"
+        )
 
 
 class Referral(Versioned, CreatedBy):
@@ -302,6 +321,10 @@ class Referral(Versioned, CreatedBy):
             models.Index(fields=["recipient", "-created_at"], name="referral_recipient_created"),
             models.Index(fields=["case", "status"]),
             models.Index(fields=["status", "decide_due"]),
+            # The declined referrals an organisation may re-route (the inbox), newest first: the
+            # top of this index, not every referral the organisation ever had declined.
+            models.Index(fields=["sender", "-declined_at"], condition=Q(status=ReferralStatus.DECLINED),
+                         name="referral_declined_by_sender"),
             # Figures count sent referrals by period and codes: read from this index
             # alone (PostgreSQL), not from the whole table.
             models.Index(
@@ -336,6 +359,13 @@ class Referral(Versioned, CreatedBy):
         """Past any deadline at ``now``: ``Referral.objects.overdue_at(now)`` for one row."""
         now = now or timezone.now()
         return any(self.has_missed(deadline, now) for deadline in DEADLINE_RULES)
+
+    def next_deadline(self) -> str | None:
+        """The deadline (``Deadline``) awaited next in this status: ``next_due()`` for one row; None once answered."""
+        for deadline, rule in DEADLINE_RULES.items():
+            if self.status in rule.awaiting:
+                return deadline
+        return None
 
 
 class LegalBasisExceptionQuerySet(models.QuerySet):

@@ -66,3 +66,12 @@
     start();
   }
 })();
+/* --- inbox and referral page ------------------------------------------------------------
+   A refused action or message answers 422 with its card and the errors beside their fields:
+   swap it in like a success (htmx leaves 4xx answers out by default). */
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
