@@ -382,6 +382,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "ReviewStatusEnum": "referrals.choices.ExceptionReview",
         "LegalBasisEnum": "referrals.choices.LegalBasis",
         "LegalHoldReasonEnum": "referrals.choices.LegalHoldReason",
+        "ReferralActionEnum": "referrals.actions.REFERRAL_ACTIONS",
+        "CaseActionEnum": "referrals.actions.CASE_ACTIONS",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],

@@ -30,7 +30,7 @@ def render_case(view, pk):
 def render_referral(view, pk):
     actor = view.request.user
     visible = selectors.referrals_visible_to(actor).select_related("sender", "recipient")
-    referral = selectors.with_actor_involvement(actor, visible).filter(pk=pk).first()
+    referral = selectors.with_case_state(actor, visible).filter(pk=pk).first()
     if referral is None:
         return None
     return s.ReferralSerializer(referral, context=_context(view)).data, {"ETag": etag_for(referral)}

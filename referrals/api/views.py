@@ -17,14 +17,14 @@ from coalition.core.errors import BusinessRuleViolation
 from partners.choices import ApiKeyScope, Role
 from partners.policy import allow
 
-from .. import selectors, services
+from .. import actions, selectors, services
 from ..choices import InvolvementRole
 from ..filters import CaseFilter, ReferralFilter
 from ..models import Case, Referral
 from . import serializers as s
 
 READ = allow(Role.CASEWORKER, Role.COORDINATOR, scope=ApiKeyScope.REFERRALS_READ)
-WRITE = allow(Role.CASEWORKER, scope=ApiKeyScope.REFERRALS_WRITE)
+WRITE = actions.ACT  # the actors the action rules (referrals.actions) open any action to
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag you last read; a stale one gives 412.",
@@ -176,8 +176,8 @@ class ReferralViewSet(mixins.ListModelMixin, VersionedViewSet):
     def narrow_queryset(self, queryset):
         if self.action == "list":
             return queryset  # a page marks involvement in one query (ReferralListSerializer)
-        # One referral: its parties for the services' rules, involvement joined in.
-        return selectors.with_actor_involvement(actor_of(self.request), queryset.select_related("sender", "recipient"))
+        # One referral: its parties for the services' rules, involvement and its case's state joined in.
+        return selectors.with_case_state(actor_of(self.request), queryset.select_related("sender", "recipient"))
 
     @extend_schema(responses={200: s.ReferralSerializer})
     def retrieve(self, request, pk=None):
