@@ -384,6 +384,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "LegalHoldReasonEnum": "referrals.choices.LegalHoldReason",
         "ReferralActionEnum": "referrals.actions.REFERRAL_ACTIONS",
         "CaseActionEnum": "referrals.actions.CASE_ACTIONS",
+        "ConsentActionEnum": "referrals.actions.CONSENT_ACTIONS",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],

@@ -37,10 +37,13 @@ def render_referral(view, pk):
 
 
 def render_consent(view, pk):
+    actor = view.request.user
     consent = Consent.objects.filter(pk=pk).first()
-    if consent is None or not selectors.cases_visible_to(view.request.user).filter(pk=consent.case_id).exists():
+    case = None if consent is None else selectors.cases_visible_to(actor).filter(pk=consent.case_id).first()
+    if case is None:
         return None
-    return s.ConsentSerializer(consent).data, {}
+    context = _context(view) | {"involved": selectors.involved_in(actor, case)}
+    return s.ConsentSerializer(consent, context=context).data, {}
 
 
 def render_message(view, pk):

@@ -191,20 +191,29 @@ class TimelineSerializer(serializers.Serializer):
 
 
 class ConsentSerializer(serializers.ModelSerializer):
+    # No docstring: it would become the schema's description. Its ``allowed_actions`` need the
+    # actor and ``involved`` (whether its organisation is in the consent's case now) in the context.
     case = serializers.UUIDField(source="case_id")
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=ConsentPurpose.choices))
     recipients = serializers.ListField(child=serializers.UUIDField())
     recorded_by_organisation = serializers.UUIDField(source="recorded_by_organisation_id")
     given_by = serializers.ChoiceField(choices=ConsentGiver.choices)
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
+    allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Consent
         fields = [
             "id", "case", "given_by", "method", "purposes", "recipients", "valid_from", "valid_until",
-            "withdrawn_at", "recorded_by_organisation", "created_at",
+            "withdrawn_at", "recorded_by_organisation", "created_at", "allowed_actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=actions.CONSENT_ACTIONS), help_text=ALLOWED_ACTIONS_HELP)
+    )
+    def get_allowed_actions(self, consent) -> list[str]:
+        return actions.allowed_consent_actions(self.context["actor"], consent, involved=self.context["involved"])
 
 
 class ConsentCreateSerializer(serializers.Serializer):

@@ -121,11 +121,17 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
 
     # The consents route serves two actions, one per method, each with its own rule in ``policy``.
     # (No docstrings on the two handlers: drf-spectacular would take them as the operations' descriptions.)
+    def _consent_context(self, case) -> dict:
+        """What a consent's ``allowed_actions`` need: the actor, and its involvement in the case (annotated on it)."""
+        actor = actor_of(self.request)
+        return {"actor": actor, "involved": selectors.involved_in(actor, case)}
+
     @extend_schema(responses={200: s.ConsentSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="consents", pagination_class=None, filter_backends=[])
     def consents(self, request, pk=None):
-        consents = selectors.consents_visible_to(request.user, self.get_object())
-        return Response(s.ConsentSerializer(consents, many=True).data)
+        case = self.get_object()
+        consents = selectors.consents_visible_to(request.user, case)
+        return Response(s.ConsentSerializer(consents, many=True, context=self._consent_context(case)).data)
 
     @extend_schema(request=s.ConsentCreateSerializer, responses={201: s.ConsentSerializer})
     @consents.mapping.post
@@ -134,14 +140,16 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
         data = s.ConsentCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         consent = services.consent_record(actor=request.user, case=case, data=data.validated_data)
-        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+        body = s.ConsentSerializer(consent, context=self._consent_context(case)).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.ConsentSerializer})
     @action(detail=True, methods=["post"], url_path="consents/<uuid:consent_id>/withdraw")
     def withdraw_consent(self, request, pk=None, consent_id=None):
-        consent = get_object_or_404(selectors.consents_visible_to(request.user, self.get_object()), pk=consent_id)
+        case = self.get_object()
+        consent = get_object_or_404(selectors.consents_visible_to(request.user, case), pk=consent_id)
         consent = services.consent_withdraw(actor=request.user, consent=consent)
-        return Response(s.ConsentSerializer(consent).data)
+        return Response(s.ConsentSerializer(consent, context=self._consent_context(case)).data)
 
 
 class ReferralViewSet(mixins.ListModelMixin, VersionedViewSet):
