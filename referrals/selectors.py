@@ -27,7 +27,14 @@ from coalition.audit.services import record_many
 from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
 
-from .actions import CaseState, may_act, read_case_states
+from .actions import (
+    CaseState,
+    allowed_case_actions,
+    allowed_consent_actions,
+    allowed_referral_actions,
+    may_act,
+    read_case_states,
+)
 from .choices import OPEN_REFERRAL_STATUSES, CaseStatus
 from .models import (
     Case,
@@ -213,6 +220,31 @@ def case_state_of(actor: Actor, referral: Referral) -> CaseState:
             involved=frozenset(involved),
         )
     return read_case_states([referral.case_id])[referral.case_id]
+
+
+def referral_allowed_actions(actor: Actor, referral: Referral) -> list[str]:
+    """The actions open to ``actor`` on ``referral`` now (``referrals.actions``), for any front end.
+
+    No query on a page marked by ``mark_referral_page`` or a row read through
+    ``with_case_state``; one otherwise; none for an actor who may take no action.
+    """
+    if not may_act(actor):
+        return []
+    return allowed_referral_actions(actor, referral, case_state_of(actor, referral))
+
+
+def case_allowed_actions(actor: Actor, case: Case) -> list[str]:
+    """The actions open to ``actor`` on ``case`` now; no query on a case read through ``cases_visible_to``."""
+    if not may_act(actor):
+        return []
+    return allowed_case_actions(actor, case, involved=involved_in(actor, case))
+
+
+def consent_allowed_actions(actor: Actor, consent: Consent, case: Case) -> list[str]:
+    """The actions open to ``actor`` on ``consent`` of ``case`` now; no query on a case read through ``cases_visible_to``."""
+    if not may_act(actor):
+        return []
+    return allowed_consent_actions(actor, consent, involved=involved_in(actor, case))
 
 
 def mark_referral_page(actor: Actor, referrals: list[Referral]) -> None:

@@ -42,7 +42,7 @@ def render_consent(view, pk):
     case = None if consent is None else selectors.cases_visible_to(actor).filter(pk=consent.case_id).first()
     if case is None:
         return None
-    context = _context(view) | {"involved": selectors.involved_in(actor, case)}
+    context = _context(view) | {"case": case}
     return s.ConsentSerializer(consent, context=context).data, {}
 
 

@@ -122,9 +122,8 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
     # The consents route serves two actions, one per method, each with its own rule in ``policy``.
     # (No docstrings on the two handlers: drf-spectacular would take them as the operations' descriptions.)
     def _consent_context(self, case) -> dict:
-        """What a consent's ``allowed_actions`` need: the actor, and its involvement in the case (annotated on it)."""
-        actor = actor_of(self.request)
-        return {"actor": actor, "involved": selectors.involved_in(actor, case)}
+        """What a consent's ``allowed_actions`` need: the actor and the case, whose involvement is annotated."""
+        return {"actor": actor_of(self.request), "case": case}
 
     @extend_schema(responses={200: s.ConsentSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="consents", pagination_class=None, filter_backends=[])
