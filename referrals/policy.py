@@ -12,8 +12,9 @@ to hand its open cases over, and nothing else:
 - it opens, changes, closes or reopens no case, records no consent, sends no service
   referral, acknowledges, accepts, declines or completes nothing, posts no message.
 
-The selectors (``referrals.selectors``) apply the reading rule; every service of
-``referrals.services`` asks ``require_membership_allows`` before it writes. New API
+The selectors (``referrals.selectors``) apply the reading rule; the action rules of
+``referrals.actions``, which every service of ``referrals.services`` asks before it
+writes, include ``membership_refusal``. New API
 keys are refused by ``partners.services.api_key_create`` with the same test
 (``Organisation.is_active_member``), since partners sits below referrals.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from coalition.core.actors import Actor
-from coalition.core.errors import BusinessRuleViolation
+from coalition.core.errors import BusinessRuleViolation, DomainError
 
 from .choices import ReferralKind
 
@@ -47,9 +48,17 @@ def membership_allows(organisation, action: str, *, referral_kind: str | None = 
     return action in TRANSFERS_ONLY_WHILE_SUSPENDED and referral_kind == ReferralKind.TRANSFER
 
 
+def membership_refusal(actor: Actor, action: str, *, referral_kind: str | None = None) -> DomainError | None:
+    """The refusal (422) of what a suspended member may no longer do, or None; see the module docstring."""
+    if membership_allows(actor.organisation, action, referral_kind=referral_kind):
+        return None
+    return BusinessRuleViolation(
+        _("Your organisation is suspended: it may only read its open cases and transfer them to another member.")
+    )
+
+
 def require_membership_allows(actor: Actor, action: str, *, referral_kind: str | None = None) -> None:
     """Refuse (422) what a suspended member may no longer do; see the module docstring."""
-    if not membership_allows(actor.organisation, action, referral_kind=referral_kind):
-        raise BusinessRuleViolation(
-            _("Your organisation is suspended: it may only read its open cases and transfer them to another member.")
-        )
+    refusal = membership_refusal(actor, action, referral_kind=referral_kind)
+    if refusal is not None:
+        raise refusal

@@ -27,6 +27,14 @@ from coalition.audit.services import record_many
 from coalition.core.actors import Actor
 from partners.choices import ApiKeyScope, Role
 
+from .actions import (
+    CaseState,
+    allowed_case_actions,
+    allowed_consent_actions,
+    allowed_referral_actions,
+    may_act,
+    read_case_states,
+)
 from .choices import OPEN_REFERRAL_STATUSES, CaseStatus
 from .models import (
     Case,
@@ -173,6 +181,90 @@ def mark_actor_involvement(actor: Actor, referrals: list[Referral]) -> None:
     for referral in unknown:
         # The attribute with_actor_involvement's annotation sets on a queryset's rows.
         referral.actor_involved = referral.case_id in involved  # type: ignore[attr-defined]
+
+
+def with_case_state(actor: Actor, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Single-referral reads that show ``allowed_actions``: what ``case_state_of`` needs, in the row's own query.
+
+    The actor's involvement (``with_actor_involvement``), the sender's, and the case's
+    row; for an actor who may take no action at all, only the first.
+    """
+    queryset = with_actor_involvement(actor, queryset)
+    if not may_act(actor):
+        return queryset
+    sender_involved = Involvement.objects.filter(
+        case=OuterRef("case_id"), organisation_id=OuterRef("sender_id"), ended_at__isnull=True
+    )
+    return queryset.select_related("case").annotate(sender_involved=Exists(sender_involved))
+
+
+def case_state_of(actor: Actor, referral: Referral) -> CaseState:
+    """The state of the referral's case that its action rules read (``referrals.actions``).
+
+    Set on a page's rows by ``mark_referral_page``; built from the annotations of
+    ``with_case_state``, which know the two organisations the rules ask about (the
+    actor's and the sender's); else read in one query.
+    """
+    state = getattr(referral, "case_state", None)
+    if state is not None:
+        return state
+    sender_involved = getattr(referral, "sender_involved", None)
+    actor_involved = getattr(referral, "actor_involved", None)
+    if sender_involved is not None and actor_involved is not None and Referral.case.is_cached(referral):
+        involved = {org for org, yes in ((actor.organisation.pk, actor_involved), (referral.sender_id, sender_involved)) if yes}
+        case = referral.case
+        return CaseState(
+            status=case.status,
+            lead_organisation_id=case.lead_organisation_id,
+            erased=case.purged_at is not None,
+            involved=frozenset(involved),
+        )
+    return read_case_states([referral.case_id])[referral.case_id]
+
+
+def referral_allowed_actions(actor: Actor, referral: Referral) -> list[str]:
+    """The actions open to ``actor`` on ``referral`` now (``referrals.actions``), for any front end.
+
+    No query on a page marked by ``mark_referral_page`` or a row read through
+    ``with_case_state``; one otherwise; none for an actor who may take no action.
+    """
+    if not may_act(actor):
+        return []
+    return allowed_referral_actions(actor, referral, case_state_of(actor, referral))
+
+
+def case_allowed_actions(actor: Actor, case: Case) -> list[str]:
+    """The actions open to ``actor`` on ``case`` now; no query on a case read through ``cases_visible_to``."""
+    if not may_act(actor):
+        return []
+    return allowed_case_actions(actor, case, involved=involved_in(actor, case))
+
+
+def consent_allowed_actions(actor: Actor, consent: Consent, case: Case) -> list[str]:
+    """The actions open to ``actor`` on ``consent`` of ``case`` now; no query on a case read through ``cases_visible_to``."""
+    if not may_act(actor):
+        return []
+    return allowed_consent_actions(actor, consent, involved=involved_in(actor, case))
+
+
+def mark_referral_page(actor: Actor, referrals: list[Referral]) -> None:
+    """What a page of referrals shows beyond its rows, in at most one query.
+
+    For an actor who may act on referrals: the state of every case on the page
+    (``case_state``, for ``allowed_actions``), from which the actor's involvement
+    (``actor_involved``, for free text) is taken too. For the others, involvement only,
+    where it decides (``mark_actor_involvement``).
+    """
+    if not may_act(actor) or not referrals:
+        mark_actor_involvement(actor, referrals)
+        return
+    states = read_case_states({r.case_id for r in referrals})
+    org_id = actor.organisation.pk
+    for referral in referrals:
+        state = states[referral.case_id]
+        referral.case_state = state  # type: ignore[attr-defined]
+        if not hasattr(referral, "actor_involved"):
+            referral.actor_involved = org_id in state.involved  # type: ignore[attr-defined]
 
 
 def _involvement_decides(org_id, referral: Referral) -> bool:

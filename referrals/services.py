@@ -4,6 +4,10 @@ Each runs in one transaction and locks the rows whose invariants it protects,
 always the case before its referrals, so that concurrent actions serialise
 instead of deadlocking. ``expected_version`` (from If-Match) turns a stale
 write into 412. Nothing else assigns a referral's status or a case's lead.
+
+Who may take the action at all is asked of ``referrals.actions`` under those locks
+(the same rule the answers' ``allowed_actions`` list); what the input brings (a
+covering consent, a justification, a recipient open to referrals) is checked here.
 """
 
 from __future__ import annotations
@@ -17,11 +21,20 @@ from django.utils.translation import gettext as _
 
 from coalition.audit.services import record
 from coalition.core.actors import Actor
-from coalition.core.errors import BusinessRuleViolation, Conflict, PreconditionFailed
+from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, PreconditionFailed
 from coalition.events.services import emit
 from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User
 
+from .actions import (
+    CaseState,
+    case_open_refusal,
+    case_refusal,
+    consent_refusal,
+    needs_case_state,
+    read_case_state,
+    referral_refusal,
+)
 from .choices import (
     CaseStatus,
     ConsentPurpose,
@@ -43,30 +56,34 @@ def _check_version(obj, expected_version: int | None) -> None:
         raise PreconditionFailed()
 
 
+def _require(refusal: DomainError | None) -> None:
+    """Raise the refusal a rule of ``referrals.actions`` answered, if any."""
+    if refusal is not None:
+        raise refusal
+
+
 def _active_involvement(case_id, organisation_id) -> Involvement | None:
     return Involvement.objects.filter(case_id=case_id, organisation_id=organisation_id, ended_at__isnull=True).first()
 
 
-def _require_involved(case: Case, organisation_id) -> Involvement:
-    involvement = _active_involvement(case.pk, organisation_id)
-    if involvement is None:
-        raise BusinessRuleViolation(_("Your organisation is not involved in this case."))
-    return involvement
-
-
-def _locked_case(case_id) -> Case:
-    return Case.objects.select_for_update().get(pk=case_id)
+def _involved(case_id, organisation_id) -> bool:
+    return Involvement.objects.filter(case_id=case_id, organisation_id=organisation_id, ended_at__isnull=True).exists()
 
 
 def _require_not_erased(case: Case) -> None:
-    """Refuses new free text for a case whose identity and free text were purged or erased.
-
-    The caller holds the case's row lock (``_locked_case``), as the purge and erasure
-    do while they blank the case: a write either lands before them (and is blanked
-    with the rest) or sees ``purged_at`` here and is refused.
-    """
+    """Refuses new free text for a case whose identity and free text were purged or erased (the caller locked it)."""
     if case.purged_at is not None:
         raise Conflict(_("The free text of this case was erased."))
+
+
+def _locked_case(case_id) -> Case:
+    """The case, read FOR UPDATE.
+
+    The purge and erasure hold this lock while they blank a case, so a rule that reads
+    ``purged_at`` from it (no new free text on an erased case) sees the truth: a write
+    either lands before them (and is blanked with the rest) or is refused.
+    """
+    return Case.objects.select_for_update().get(pk=case_id)
 
 
 def _locked_referral(referral_id) -> Referral:
@@ -127,10 +144,8 @@ def _withdraw_pending(referrals, now) -> int:
 @transaction.atomic
 def case_open(*, actor: Actor, subject: dict[str, Any], phenomena: list[str], region: str = "") -> Case:
     """Open a case for a young person; the actor's organisation becomes its lead."""
+    _require(case_open_refusal(actor))
     organisation = actor.organisation
-    if organisation.kind == OrganisationKind.COORDINATOR:
-        raise BusinessRuleViolation(_("The coordination does not hold cases."))
-    require_membership_allows(actor, "case.open")
     now = timezone.now()
     case = Case.objects.create(
         lead_organisation=organisation, opened_by_organisation=organisation, phenomena=phenomena, region=region, opened_at=now
@@ -157,11 +172,7 @@ def case_update(*, actor: Actor, case: Case, phenomena=None, region=None, subjec
     """The lead changes the case's triage facts or the subject's details."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
-    if case.lead_organisation_id != actor.organisation.pk:
-        raise BusinessRuleViolation(_("Only the lead organisation changes the case."))
-    require_membership_allows(actor, "case.update")
-    if case.status != CaseStatus.OPEN:
-        raise Conflict(_("A closed case cannot be changed."))
+    _require(case_refusal(actor, case, "update", involved=_involved(case.pk, actor.organisation.pk)))
     if phenomena is not None:
         case.phenomena = phenomena
     if region is not None:
@@ -182,11 +193,7 @@ def case_close(*, actor: Actor, case: Case, outcome: str, expected_version=None)
     """The lead closes the case with an outcome; open referrals are withdrawn, supporters released."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
-    if case.lead_organisation_id != actor.organisation.pk:
-        raise BusinessRuleViolation(_("Only the lead organisation closes the case."))
-    require_membership_allows(actor, "case.close")
-    if case.status != CaseStatus.OPEN:
-        raise Conflict(_("The case is already closed."))
+    _require(case_refusal(actor, case, "close", involved=_involved(case.pk, actor.organisation.pk)))
     now = timezone.now()
     parties = _involved_organisations(case.pk)
     withdrawn = _withdraw_pending(Referral.objects.select_for_update().open().filter(case=case), now)
@@ -206,13 +213,7 @@ def case_reopen(*, actor: Actor, case: Case, expected_version=None) -> Case:
     """The last lead reopens a closed case."""
     case = _locked_case(case.pk)
     _check_version(case, expected_version)
-    if case.lead_organisation_id != actor.organisation.pk:
-        raise BusinessRuleViolation(_("Only the last lead organisation reopens the case."))
-    require_membership_allows(actor, "case.reopen")
-    if case.status != CaseStatus.CLOSED:
-        raise Conflict(_("The case is open."))
-    if case.purged_at is not None:
-        raise Conflict(_("The identity of this case was erased: open a new case instead."))
+    _require(case_refusal(actor, case, "reopen", involved=_involved(case.pk, actor.organisation.pk)))
     case.status = CaseStatus.OPEN
     case.closed_at = None
     case.outcome = ""
@@ -230,10 +231,7 @@ def case_reopen(*, actor: Actor, case: Case, expected_version=None) -> Case:
 def consent_record(*, actor: Actor, case: Case, data: dict[str, Any]) -> Consent:
     """An involved organisation records consent for sharing."""
     case = _locked_case(case.pk)
-    _require_involved(case, actor.organisation.pk)
-    require_membership_allows(actor, "consent.record")
-    if case.status != CaseStatus.OPEN:
-        raise Conflict(_("A closed case cannot be changed."))
+    _require(case_refusal(actor, case, "record_consent", involved=_involved(case.pk, actor.organisation.pk)))
     data = dict(data)
     data["recipients"] = [str(r) for r in data.get("recipients", [])]
     consent = Consent.objects.create(case=case, recorded_by_organisation=actor.organisation, **data)
@@ -249,10 +247,7 @@ def consent_withdraw(*, actor: Actor, consent: Consent) -> Consent:
     """
     _locked_case(consent.case_id)
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
-    _require_involved(consent.case, actor.organisation.pk)
-    require_membership_allows(actor, "consent.withdraw")
-    if consent.withdrawn_at is not None:
-        raise Conflict(_("This consent is already withdrawn."))
+    _require(consent_refusal(actor, consent, "withdraw", involved=_involved(consent.case_id, actor.organisation.pk)))
     now = timezone.now()
     consent.withdrawn_at = now
     consent.save(update_fields=["withdrawn_at"])
@@ -324,10 +319,8 @@ def _validate_draft(referral: Referral) -> None:
 def referral_create(*, actor: Actor, case: Case, data: dict[str, Any]) -> Referral:
     """Draft a referral from the actor's organisation, which must be involved in the open case."""
     case = _locked_case(case.pk)
-    if case.status != CaseStatus.OPEN:
-        raise Conflict(_("The case is closed."))
-    _require_involved(case, actor.organisation.pk)
-    require_membership_allows(actor, "referral.create", referral_kind=data.get("kind"))
+    involved = _involved(case.pk, actor.organisation.pk)
+    _require(case_refusal(actor, case, "create_referral", involved=involved, referral_kind=data.get("kind")))
     referral = Referral(case=case, sender=actor.organisation, status=ReferralStatus.DRAFT, **data, **Referral.by(actor))
     _validate_draft(referral)
     referral.save()
@@ -337,12 +330,11 @@ def referral_create(*, actor: Actor, case: Case, data: dict[str, Any]) -> Referr
 
 @transaction.atomic
 def referral_update(*, actor: Actor, referral: Referral, data: dict[str, Any], expected_version=None) -> Referral:
-    """The sender changes a draft (its reason and justification are free text: refused once the case is erased)."""
-    _require_not_erased(_locked_case(referral.case_id))
-    referral = _locked_referral(referral.pk)
-    _check_version(referral, expected_version)
-    _require_sender(actor, referral)
-    transition("update").require(referral.status)
+    """The sender changes a draft (its reason and justification are free text: refused once the case is erased).
+
+    A suspended member's draft must stay a transfer: its membership is asked again of the changed kind.
+    """
+    referral, _state = _start_transition(actor, referral, "update", expected_version, lock_case=True)
     for name, value in data.items():
         setattr(referral, name, value)
     require_membership_allows(actor, "referral.update", referral_kind=referral.kind)
@@ -351,16 +343,6 @@ def referral_update(*, actor: Actor, referral: Referral, data: dict[str, Any], e
     referral.save()
     record(action="referral.update", actor=actor, obj=referral)
     return referral
-
-
-def _require_sender(actor: Actor, referral: Referral) -> None:
-    if referral.sender_id != actor.organisation.pk:
-        raise BusinessRuleViolation(_("Only the sending organisation can do this."))
-
-
-def _require_recipient(actor: Actor, referral: Referral) -> None:
-    if referral.recipient_id != actor.organisation.pk:
-        raise BusinessRuleViolation(_("Only the receiving organisation can do this."))
 
 
 def _apply(referral: Referral, action: str, now) -> None:
@@ -377,27 +359,32 @@ def _apply(referral: Referral, action: str, now) -> None:
     referral.save()
 
 
-def _start_transition(actor: Actor, referral: Referral, expected_version, *, lock_case: bool = False) -> Referral:
+def _start_transition(
+    actor: Actor, referral: Referral, action: str, expected_version, *, lock_case: bool = False
+) -> tuple[Referral, CaseState | None]:
+    """Lock (the case, if asked, then) the referral, check If-Match, and refuse what ``action``'s rule refuses.
+
+    Returns the locked referral and, where the rule reads it, the case's state read under the case's lock.
+    """
+    state = None
     if lock_case:
-        _locked_case(referral.case_id)
+        case = _locked_case(referral.case_id)
+        if needs_case_state(action):
+            state = read_case_state(case)
     referral = _locked_referral(referral.pk)
     _check_version(referral, expected_version)
-    return referral
+    _require(referral_refusal(actor, referral, action, state))
+    return referral, state
 
 
 @transaction.atomic
 def referral_send(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
     """Send a draft: needs a legal basis and an open recipient; sets the deadlines."""
-    referral = _start_transition(actor, referral, expected_version, lock_case=True)
-    _require_sender(actor, referral)
-    require_membership_allows(actor, "referral.send", referral_kind=referral.kind)
-    transition("send").require(referral.status)
-    if referral.case.status != CaseStatus.OPEN:
-        raise Conflict(_("The case is closed."))
-    _require_involved(referral.case, referral.sender_id)
+    referral, state = _start_transition(actor, referral, "send", expected_version, lock_case=True)
+    assert state is not None
     _validate_draft(referral)
     _require_recipient_open(referral.recipient)
-    if _active_involvement(referral.case_id, referral.recipient_id) and referral.kind == ReferralKind.SERVICE:
+    if referral.kind == ReferralKind.SERVICE and referral.recipient_id in state.involved:
         raise BusinessRuleViolation(_("The recipient is already involved in this case."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
@@ -428,10 +415,7 @@ def referral_send(*, actor: Actor, referral: Referral, expected_version=None) ->
 
 @transaction.atomic
 def referral_acknowledge(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
-    referral = _start_transition(actor, referral, expected_version)
-    _require_recipient(actor, referral)
-    require_membership_allows(actor, "referral.acknowledge")
-    transition("acknowledge").require(referral.status)
+    referral, _state = _start_transition(actor, referral, "acknowledge", expected_version)
     _apply(referral, "acknowledge", timezone.now())
     record(action="referral.acknowledge", actor=actor, obj=referral)
     _referral_event("referral.acknowledged", referral)
@@ -445,17 +429,10 @@ def referral_accept(*, actor: Actor, referral: Referral, expected_version=None) 
     The case row is locked first, so of two transfers of one case only the
     first accepted moves the lead; the second finds the sender no longer lead (409).
     A referral is accepted only while its sender is still involved in the case (409).
+    Both are rules of ``referrals.actions``, asked under the case's lock.
     """
-    referral = _start_transition(actor, referral, expected_version, lock_case=True)
-    _require_recipient(actor, referral)
-    require_membership_allows(actor, "referral.accept")
-    transition("accept").require(referral.status)
+    referral, _state = _start_transition(actor, referral, "accept", expected_version, lock_case=True)
     case = referral.case
-    if case.status != CaseStatus.OPEN:
-        raise Conflict(_("The case is closed."))
-    if _active_involvement(case.pk, referral.sender_id) is None:
-        # Its involvement ended after sending (withdrawals should have caught this: defence in depth).
-        raise Conflict(_("The sender is no longer involved in this case."))
     now = timezone.now()
     _require_legal_basis(referral, now.date())
     previous_lead = case.lead_organisation_id
@@ -481,8 +458,6 @@ def referral_accept(*, actor: Actor, referral: Referral, expected_version=None) 
 def _move_involvements(referral: Referral, case: Case, now) -> None:
     recipient_involvement = _active_involvement(case.pk, referral.recipient_id)
     if referral.kind == ReferralKind.TRANSFER:
-        if case.lead_organisation_id != referral.sender_id:
-            raise Conflict(_("The sender no longer leads this case."))
         Involvement.objects.filter(case=case, role=InvolvementRole.LEAD, ended_at__isnull=True).update(ended_at=now)
         if recipient_involvement is not None:
             recipient_involvement.ended_at = now
@@ -504,11 +479,7 @@ def _move_involvements(referral: Referral, case: Case, now) -> None:
 @transaction.atomic
 def referral_decline(*, actor: Actor, referral: Referral, reason_code: str, reason: str, expected_version=None) -> Referral:
     """The recipient declines; the reason is free text, so the case is locked and must not be erased."""
-    referral = _start_transition(actor, referral, expected_version, lock_case=True)
-    _require_not_erased(referral.case)
-    _require_recipient(actor, referral)
-    require_membership_allows(actor, "referral.decline")
-    transition("decline").require(referral.status)
+    referral, _state = _start_transition(actor, referral, "decline", expected_version, lock_case=True)
     referral.decline_reason_code = reason_code
     referral.decline_reason = reason
     _apply(referral, "decline", timezone.now())
@@ -519,10 +490,7 @@ def referral_decline(*, actor: Actor, referral: Referral, reason_code: str, reas
 
 @transaction.atomic
 def referral_withdraw(*, actor: Actor, referral: Referral, expected_version=None) -> Referral:
-    referral = _start_transition(actor, referral, expected_version)
-    _require_sender(actor, referral)
-    require_membership_allows(actor, "referral.withdraw")
-    transition("withdraw").require(referral.status)
+    referral, _state = _start_transition(actor, referral, "withdraw", expected_version)
     _apply(referral, "withdraw", timezone.now())
     record(action="referral.withdraw", actor=actor, obj=referral)
     _referral_event("referral.withdrawn", referral)
@@ -532,10 +500,7 @@ def referral_withdraw(*, actor: Actor, referral: Referral, expected_version=None
 @transaction.atomic
 def referral_complete(*, actor: Actor, referral: Referral, outcome_code: str, expected_version=None) -> Referral:
     """The recipient completes an accepted referral; a service referral's involvement ends."""
-    referral = _start_transition(actor, referral, expected_version, lock_case=True)
-    _require_recipient(actor, referral)
-    require_membership_allows(actor, "referral.complete")
-    transition("complete").require(referral.status)
+    referral, _state = _start_transition(actor, referral, "complete", expected_version, lock_case=True)
     now = timezone.now()
     if referral.kind == ReferralKind.SERVICE:
         ended = Involvement.objects.filter(
@@ -564,13 +529,7 @@ def message_post(*, actor: Actor, referral: Referral, body: str) -> ReferralMess
     ``purged_at`` re-read under that lock: a message racing the purge or erasure of
     its case is either blanked by it or refused (409), never left with its text.
     """
-    case = _locked_case(referral.case_id)
-    referral = _locked_referral(referral.pk)
-    if actor.organisation.pk not in (referral.sender_id, referral.recipient_id):
-        raise BusinessRuleViolation(_("Only the sender and the recipient exchange messages."))
-    require_membership_allows(actor, "referral.message_post")
-    transition("message").require(referral.status)
-    _require_not_erased(case)
+    referral, _state = _start_transition(actor, referral, "message", None, lock_case=True)
     message = ReferralMessage.objects.create(
         referral=referral, organisation=actor.organisation, body=body, **ReferralMessage.by(actor)
     )

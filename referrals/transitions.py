@@ -1,8 +1,8 @@
 """The referral state machine: in which statuses each action may be taken, and where it leads.
 
-``referrals.services`` asks this table before every action on a referral and sets a
-new status only through ``Transition.target``; nothing else compares statuses to
-decide whether an action is allowed. An action outside its statuses is a conflict
+The action rules (``referrals.actions``) ask this table for every action on a referral,
+and ``referrals.services`` sets a new status only through ``Transition.target``;
+nothing else compares statuses to decide whether an action is allowed. An action outside its statuses is a conflict
 (409): the referral moved on, or was never there.
 """
 
@@ -31,13 +31,19 @@ class Transition:
     target: str | None = None
     refusal: Message | None = None
 
+    def refusal_in(self, status: str) -> Conflict | None:
+        """The ``Conflict`` of taking the action in ``status``, or None where it may be taken."""
+        if status in self.sources:
+            return None
+        if self.refusal is not None:
+            return Conflict(self.refusal)
+        return Conflict(_("Cannot %(action)s a referral that is %(status)s.") % {"action": self.action, "status": status})
+
     def require(self, status: str) -> None:
         """Raise ``Conflict`` unless the action may be taken in ``status``."""
-        if status in self.sources:
-            return
-        if self.refusal is not None:
-            raise Conflict(self.refusal)
-        raise Conflict(_("Cannot %(action)s a referral that is %(status)s.") % {"action": self.action, "status": status})
+        refusal = self.refusal_in(status)
+        if refusal is not None:
+            raise refusal
 
 
 def _transition(action: str, sources, target: str | None = None, refusal: Message | None = None) -> Transition:

@@ -64,6 +64,7 @@ class DomainProblem(exceptions.APIException):
 _DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.InvalidCredentials, status.HTTP_401_UNAUTHORIZED),
     (errors.LockedOut, status.HTTP_429_TOO_MANY_REQUESTS),
+    (errors.Forbidden, status.HTTP_403_FORBIDDEN),
     (errors.NotFound, status.HTTP_404_NOT_FOUND),
     (errors.PreconditionFailed, status.HTTP_412_PRECONDITION_FAILED),
     (errors.Conflict, status.HTTP_409_CONFLICT),

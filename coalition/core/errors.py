@@ -54,6 +54,13 @@ class PreconditionFailed(DomainError):
     default_code = "precondition-failed"
 
 
+class Forbidden(DomainError):
+    """The actor's role (or its API key's scopes) does not allow the action at all, whatever the object."""
+
+    default_message = _("Your role or your API key's scopes do not allow this action.")
+    default_code = "forbidden"
+
+
 class NotFound(DomainError):
     """The object does not exist *or is outside the actor's scope*: the two are never told apart."""
 

@@ -122,6 +122,16 @@ class ExportExceptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ExportConsentSerializer(ConsentSerializer):
+    """A consent as recorded, for the export: what anyone may do with it now is not part of the record."""
+
+    allowed_actions = None  # type: ignore[assignment]
+
+    class Meta(ConsentSerializer.Meta):
+        fields = [name for name in ConsentSerializer.Meta.fields if name != "allowed_actions"]
+        read_only_fields = fields
+
+
 class SubjectExportSerializer(serializers.Serializer):
     """Everything the network holds about the young person of one case (GDPR art. 15)."""
 
@@ -131,7 +141,7 @@ class SubjectExportSerializer(serializers.Serializer):
     subject = SubjectSerializer(allow_null=True, help_text="The identity; null once purged or erased.")
     organisations = ExportOrganisationSerializer(many=True, help_text="Every organisation named below.")
     involvements = InvolvementSerializer(many=True, help_text="Who held or supported the case, and when (custody).")
-    consents = ConsentSerializer(many=True)
+    consents = ExportConsentSerializer(many=True)
     referrals = ExportReferralSerializer(many=True)
     exceptions = ExportExceptionSerializer(many=True, help_text="Sharing without consent, with its justification.")
     audit_entries = AuditEntrySerializer(many=True, help_text="Who did or read what about the case, this export included.")

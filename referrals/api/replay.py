@@ -30,17 +30,20 @@ def render_case(view, pk):
 def render_referral(view, pk):
     actor = view.request.user
     visible = selectors.referrals_visible_to(actor).select_related("sender", "recipient")
-    referral = selectors.with_actor_involvement(actor, visible).filter(pk=pk).first()
+    referral = selectors.with_case_state(actor, visible).filter(pk=pk).first()
     if referral is None:
         return None
     return s.ReferralSerializer(referral, context=_context(view)).data, {"ETag": etag_for(referral)}
 
 
 def render_consent(view, pk):
+    actor = view.request.user
     consent = Consent.objects.filter(pk=pk).first()
-    if consent is None or not selectors.cases_visible_to(view.request.user).filter(pk=consent.case_id).exists():
+    case = None if consent is None else selectors.cases_visible_to(actor).filter(pk=consent.case_id).first()
+    if case is None:
         return None
-    return s.ConsentSerializer(consent).data, {}
+    context = _context(view) | {"case": case}
+    return s.ConsentSerializer(consent, context=context).data, {}
 
 
 def render_message(view, pk):

@@ -2,7 +2,9 @@
 
 Output serializers take the actor in their context and leave out what it may
 not see: the subject unless its organisation is involved, free text unless it
-is a party that still needs it (see ``referrals.selectors``).
+is a party that still needs it (see ``referrals.selectors``). Their
+``allowed_actions`` are what ``referrals.actions`` allows the actor now, the rule
+the services enforce.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from partners.api.serializers import RegionField, UniqueListField
 from partners.choices import Language, Phenomenon
 from partners.selectors import organisations_visible_to
 
-from .. import selectors
+from .. import actions, selectors
 from ..choices import (
     AGE_BANDS,
     CaseOutcome,
@@ -38,6 +40,11 @@ from ..choices import (
     age_band,
 )
 from ..models import Case, Consent, Involvement, Referral, ReferralMessage, Subject
+
+ALLOWED_ACTIONS_HELP = _(
+    "The actions you may take on it now, decided by the rules its action routes apply. A listed action may still "
+    "be refused for what you send (422), such as a consent that does not cover the recipient."
+)
 
 # --- subject and case ------------------------------------------------------------------------
 
@@ -109,10 +116,14 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
     lead_organisation = serializers.UUIDField(source="lead_organisation_id")
     outcome = serializers.SerializerMethodField()
     subject = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
-        fields = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "closed_at", "outcome", "version", "subject"]
+        fields = [
+            "id", "status", "lead_organisation", "phenomena", "region", "opened_at", "closed_at", "outcome", "version",
+            "subject", "allowed_actions",
+        ]
         read_only_fields = fields
         list_serializer_class = CaseListSerializer
 
@@ -129,6 +140,13 @@ class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
     def get_subject(self, case):
         subject = getattr(case, "shown_subject", None)
         return None if subject is None else SubjectSerializer().to_representation(subject)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=actions.CASE_ACTIONS), help_text=ALLOWED_ACTIONS_HELP)
+    )
+    def get_allowed_actions(self, case) -> list[str]:
+        # The involvement comes from the annotation of selectors.cases_visible_to (no query per row).
+        return selectors.case_allowed_actions(self.context["actor"], case)
 
 
 class CaseCreateSerializer(serializers.Serializer):
@@ -170,20 +188,29 @@ class TimelineSerializer(serializers.Serializer):
 
 
 class ConsentSerializer(serializers.ModelSerializer):
+    # No docstring: it would become the schema's description. Its ``allowed_actions`` need the
+    # actor and the consent's case (read through cases_visible_to) in the context.
     case = serializers.UUIDField(source="case_id")
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=ConsentPurpose.choices))
     recipients = serializers.ListField(child=serializers.UUIDField())
     recorded_by_organisation = serializers.UUIDField(source="recorded_by_organisation_id")
     given_by = serializers.ChoiceField(choices=ConsentGiver.choices)
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
+    allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Consent
         fields = [
             "id", "case", "given_by", "method", "purposes", "recipients", "valid_from", "valid_until",
-            "withdrawn_at", "recorded_by_organisation", "created_at",
+            "withdrawn_at", "recorded_by_organisation", "created_at", "allowed_actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=actions.CONSENT_ACTIONS), help_text=ALLOWED_ACTIONS_HELP)
+    )
+    def get_allowed_actions(self, consent) -> list[str]:
+        return selectors.consent_allowed_actions(self.context["actor"], consent, self.context["case"])
 
 
 class ConsentCreateSerializer(serializers.Serializer):
@@ -225,11 +252,11 @@ TRIAGE_DETAIL_FIELDS = ("age", "gender", "language")
 
 
 class ReferralListSerializer(serializers.ListSerializer):
-    """A page of referrals: whether the actor is involved in each case is read in one query."""
+    """A page of referrals: the actor's involvement and its cases' states are read in one query."""
 
     def to_representation(self, data):
         referrals = list(data.all() if hasattr(data, "all") else data)
-        selectors.mark_actor_involvement(self.context["actor"], referrals)
+        selectors.mark_referral_page(self.context["actor"], referrals)
         return super().to_representation(referrals)
 
 
@@ -257,6 +284,7 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
     overdue = serializers.SerializerMethodField()
     decline_reason_code = serializers.SerializerMethodField()
     outcome_code = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Referral
@@ -265,7 +293,7 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "reason", "signals", "consent", "legal_basis", "age", "age_band", "gender", "region", "language",
             "acknowledge_due", "decide_due", "overdue", "decline_reason_code", "decline_reason", "outcome_code",
             "rerouted_from", "created_at", "sent_at", "acknowledged_at", "accepted_at", "declined_at",
-            "withdrawn_at", "completed_at", "version",
+            "withdrawn_at", "completed_at", "version", "allowed_actions",
         ]
         read_only_fields = fields
         list_serializer_class = ReferralListSerializer
@@ -304,6 +332,13 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=ReferralOutcome.choices, allow_null=True))
     def get_outcome_code(self, referral):
         return referral.outcome_code or None
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=actions.REFERRAL_ACTIONS), help_text=ALLOWED_ACTIONS_HELP)
+    )
+    def get_allowed_actions(self, referral) -> list[str]:
+        # A page's case states are marked in one query (ReferralListSerializer); one referral's are joined in.
+        return selectors.referral_allowed_actions(self.context["actor"], referral)
 
 
 class ReferralWriteSerializer(serializers.Serializer):

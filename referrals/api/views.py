@@ -17,14 +17,14 @@ from coalition.core.errors import BusinessRuleViolation
 from partners.choices import ApiKeyScope, Role
 from partners.policy import allow
 
-from .. import selectors, services
+from .. import actions, selectors, services
 from ..choices import InvolvementRole
 from ..filters import CaseFilter, ReferralFilter
 from ..models import Case, Referral
 from . import serializers as s
 
 READ = allow(Role.CASEWORKER, Role.COORDINATOR, scope=ApiKeyScope.REFERRALS_READ)
-WRITE = allow(Role.CASEWORKER, scope=ApiKeyScope.REFERRALS_WRITE)
+WRITE = actions.ACT  # the actors the action rules (referrals.actions) open any action to
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag you last read; a stale one gives 412.",
@@ -121,11 +121,16 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
 
     # The consents route serves two actions, one per method, each with its own rule in ``policy``.
     # (No docstrings on the two handlers: drf-spectacular would take them as the operations' descriptions.)
+    def _consent_context(self, case) -> dict:
+        """What a consent's ``allowed_actions`` need: the actor and the case, whose involvement is annotated."""
+        return {"actor": actor_of(self.request), "case": case}
+
     @extend_schema(responses={200: s.ConsentSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="consents", pagination_class=None, filter_backends=[])
     def consents(self, request, pk=None):
-        consents = selectors.consents_visible_to(request.user, self.get_object())
-        return Response(s.ConsentSerializer(consents, many=True).data)
+        case = self.get_object()
+        consents = selectors.consents_visible_to(request.user, case)
+        return Response(s.ConsentSerializer(consents, many=True, context=self._consent_context(case)).data)
 
     @extend_schema(request=s.ConsentCreateSerializer, responses={201: s.ConsentSerializer})
     @consents.mapping.post
@@ -134,14 +139,16 @@ class CaseViewSet(mixins.ListModelMixin, VersionedViewSet):
         data = s.ConsentCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         consent = services.consent_record(actor=request.user, case=case, data=data.validated_data)
-        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+        body = s.ConsentSerializer(consent, context=self._consent_context(case)).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.ConsentSerializer})
     @action(detail=True, methods=["post"], url_path="consents/<uuid:consent_id>/withdraw")
     def withdraw_consent(self, request, pk=None, consent_id=None):
-        consent = get_object_or_404(selectors.consents_visible_to(request.user, self.get_object()), pk=consent_id)
+        case = self.get_object()
+        consent = get_object_or_404(selectors.consents_visible_to(request.user, case), pk=consent_id)
         consent = services.consent_withdraw(actor=request.user, consent=consent)
-        return Response(s.ConsentSerializer(consent).data)
+        return Response(s.ConsentSerializer(consent, context=self._consent_context(case)).data)
 
 
 class ReferralViewSet(mixins.ListModelMixin, VersionedViewSet):
@@ -176,8 +183,8 @@ class ReferralViewSet(mixins.ListModelMixin, VersionedViewSet):
     def narrow_queryset(self, queryset):
         if self.action == "list":
             return queryset  # a page marks involvement in one query (ReferralListSerializer)
-        # One referral: its parties for the services' rules, involvement joined in.
-        return selectors.with_actor_involvement(actor_of(self.request), queryset.select_related("sender", "recipient"))
+        # One referral: its parties for the services' rules, involvement and its case's state joined in.
+        return selectors.with_case_state(actor_of(self.request), queryset.select_related("sender", "recipient"))
 
     @extend_schema(responses={200: s.ReferralSerializer})
     def retrieve(self, request, pk=None):

@@ -30,11 +30,11 @@ REFERRAL_KEYS = {
     "signals", "consent", "legal_basis", "age", "age_band", "gender", "region", "language", "acknowledge_due",
     "decide_due",
     "overdue", "decline_reason_code", "decline_reason", "outcome_code", "rerouted_from", "created_at", "sent_at",
-    "acknowledged_at", "accepted_at", "declined_at", "withdrawn_at", "completed_at", "version",
+    "acknowledged_at", "accepted_at", "declined_at", "withdrawn_at", "completed_at", "version", "allowed_actions",
 }
 CASE_KEYS = {
     "id", "status", "lead_organisation", "phenomena", "region", "opened_at", "closed_at", "outcome", "version",
-    "subject",
+    "subject", "allowed_actions",
 }
 SUBJECT_KEYS = {
     "given_name", "family_name", "date_of_birth", "birth_year", "gender", "language", "municipality", "safe_contact",
