@@ -32,12 +32,12 @@ from partners.models import User
 from partners.selectors import organisations_visible_to
 from referrals import services
 from referrals.api.serializers import CaseSerializer, ReferralSerializer
-from referrals.choices import CaseStatus, InvolvementRole, ReferralKind
+from referrals.choices import CaseStatus, InvolvementRole
 from referrals.models import Case
-from referrals.policy import membership_allows
 from referrals.selectors import (
-    acts_for_partner,
+    case_allowed_actions,
     cases_visible_to,
+    consent_allowed_actions,
     consents_visible_to,
     involved_in,
     involvements_of,
@@ -66,34 +66,17 @@ def caseworker_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def case_actions(actor: User, case: Case) -> frozenset[str]:
-    """What ``actor`` may do with ``case`` now: the buttons the case page shows.
+    """The buttons the case page shows: the case's ``allowed_actions``, as the API gives them.
 
-    ``refer``, ``record_consent``, ``withdraw_consent``, ``update``, ``close``, ``reopen``.
-    The same rules as ``referrals.services`` (involved now; the lead changes, closes and
-    reopens; membership, ``referrals.policy``), stated here in one place until the policy
-    offers a case's allowed actions; the services decide anyway, so a button shown in error
-    only leads to the service's refusal on the form.
+    ``referrals.selectors.case_allowed_actions`` asks the rules the services enforce
+    (``referrals.actions``); ``create_referral`` is the page's "Refer", and a consent's
+    withdrawal is each consent's own ``allowed_actions`` (``consent_allowed_actions``).
+    The services decide anyway: a listed action can still be refused for its input.
     """
-    if not acts_for_partner(actor) or not involved_in(actor, case):
-        return frozenset()
-    organisation = actor.organisation
-    lead = case.lead_organisation_id == organisation.pk
-    actions = set()
-    if membership_allows(organisation, "consent.withdraw"):
-        actions.add("withdraw_consent")
-    if case.status == CaseStatus.OPEN:
-        kind = ReferralKind.TRANSFER if lead else ReferralKind.SERVICE
-        if membership_allows(organisation, "referral.create", referral_kind=kind):
-            actions.add("refer")
-        if membership_allows(organisation, "consent.record"):
-            actions.add("record_consent")
-        if lead and membership_allows(organisation, "case.update"):
-            actions.add("update")
-        if lead and membership_allows(organisation, "case.close"):
-            actions.add("close")
-    elif lead and case.purged_at is None and membership_allows(organisation, "case.reopen"):
-        actions.add("reopen")
-    return frozenset(actions)
+    allowed = set(case_allowed_actions(actor, case))
+    if "create_referral" in allowed:
+        allowed.add("refer")
+    return frozenset(allowed)
 
 
 def _case(actor: User, pk: UUID, *, with_subject: bool = False) -> Case:
@@ -237,7 +220,11 @@ def _page_context(actor: User, case: Case) -> dict[str, Any]:
         "involved": involved_in(actor, case),
         "actions": case_actions(actor, case),
         "consents": [
-            {"consent": c, "recipient_names": [names_by_text.get(r, _("Unknown organisation")) for r in c.recipients]}
+            {
+                "consent": c,
+                "recipient_names": [names_by_text.get(r, _("Unknown organisation")) for r in c.recipients],
+                "actions": consent_allowed_actions(actor, c, case),
+            }
             for c in consents
         ],
         "referrals": shown_referrals,

@@ -41,7 +41,6 @@ from referrals.api.serializers import CompleteSerializer, DeclineSerializer, Mes
 from referrals.choices import CaseStatus, Deadline, DeclineReason, ReferralOutcome, ReferralStatus
 from referrals.models import Referral
 from referrals.policy import membership_allows
-from referrals.transitions import transition
 
 from ..errors import add_domain_error
 from ..forms import ContractForm
@@ -132,34 +131,17 @@ ACTIONS: dict[str, Action] = {
     "reroute": Action(_("Re-route to another organisation"), link="web:referral-reroute"),
 }
 
-# Which party takes each action of the state machine (api_docs/concepts.md, "The referral lifecycle").
-_PARTY = {"send": "sender", "acknowledge": "recipient", "accept": "recipient", "decline": "recipient",
-          "withdraw": "sender", "complete": "recipient"}
-
-
 def referral_actions(actor: User, referral: Referral) -> list[str]:
-    """The actions open to ``actor`` on ``referral``, by the rules its services enforce.
+    """The actions open to ``actor`` on ``referral``: its ``allowed_actions``, as the API gives them.
 
-    Stands in for the representation's ``allowed_actions`` (computed by ``referrals.policy``)
-    until that lands; then this returns it and nothing else here changes. A listed action can
-    still be refused by a rule only the service checks (a consent that lapsed meanwhile): the
-    page then shows why. ``reroute`` is a declined referral of the person's organisation that
-    can be sent on to someone else.
+    ``referrals.selectors.referral_allowed_actions`` asks the rules the services enforce
+    (``referrals.actions``); the page offers those it has a form or page for (``ACTIONS``:
+    a draft's ``send`` leads to its edit page; ``message`` is the thread's own form). A listed
+    action can still be refused for its input (a consent that lapsed meanwhile): the page
+    then shows why. ``reroute`` is a declined referral of the person's organisation that can
+    be sent on to someone else (a new referral: the referral form decides).
     """
-    if not selectors.acts_for_partner(actor):
-        return []
-    organisation = actor.organisation
-    allowed = []
-    for action, party in _PARTY.items():
-        if getattr(referral, f"{party}_id") != organisation.pk:
-            continue
-        if referral.status not in transition(action).sources:
-            continue
-        if not membership_allows(organisation, f"referral.{action}", referral_kind=referral.kind):
-            continue
-        if action in ("send", "accept") and referral.case.status != CaseStatus.OPEN:
-            continue
-        allowed.append(action)
+    allowed = [action for action in selectors.referral_allowed_actions(actor, referral) if action in ACTIONS]
     if _may_reroute(actor, referral):
         allowed.append("reroute")
     return allowed
@@ -208,7 +190,7 @@ def _caseworker(request: HttpRequest) -> User:
 def _referral(actor: User, pk) -> Referral:
     """The referral ``pk`` as ``actor`` may see it, else the 404 of a missing one."""
     queryset = selectors.referrals_visible_to(actor).select_related("sender", "recipient", "case")
-    return scoped_or_404(selectors.with_actor_involvement(actor, queryset), pk)
+    return scoped_or_404(selectors.with_case_state(actor, queryset), pk)
 
 
 def _htmx(request: HttpRequest) -> bool:
