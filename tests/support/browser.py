@@ -146,9 +146,14 @@ def reset(driver: WebDriver) -> None:
 # --- finding things as a person does ------------------------------------------------------
 
 
+# The mark the web app's field template puts after a required field's label (web/includes/form_field.html).
+REQUIRED_MARK = re.compile(r"\s*\(required\)$", re.IGNORECASE)
+
+
 def _words(text: str) -> str:
-    """A label's text as compared: spaces collapsed, case and a trailing colon or asterisk ignored."""
-    return re.sub(r"\s+", " ", text).strip().rstrip(":*").strip().casefold()
+    """A label's text as compared: spaces collapsed, case and a trailing colon, asterisk or "(required)" ignored."""
+    words = re.sub(r"\s+", " ", text).strip().rstrip(":*").strip()
+    return REQUIRED_MARK.sub("", words).casefold()
 
 
 def _matches(label: str, wanted: str | re.Pattern[str]) -> bool:
@@ -157,40 +162,108 @@ def _matches(label: str, wanted: str | re.Pattern[str]) -> bool:
     return _words(label) == _words(wanted)
 
 
-def field(driver: WebDriver, label: str | re.Pattern[str]) -> WebElement:
-    """The one input, select or textarea whose accessible name is ``label``.
+Scope = WebDriver | WebElement  # the whole page, or one part of it (``part``)
+
+
+def _driver(scope: Scope) -> WebDriver:
+    return scope if isinstance(scope, WebDriver) else scope.parent
+
+
+def field(scope: Scope, label: str | re.Pattern[str]) -> WebElement:
+    """The one input, select or textarea whose accessible name is ``label``, in the page or in one ``part`` of it.
 
     ``label`` is the visible text of its <label> (compared without case, extra spaces or a
     trailing colon) or a compiled pattern searched in it. A field named by aria-label or
     aria-labelledby instead is found by the name the browser computes for it. Fails when
     none or more than one field has that name, saying which names the page has.
     """
+    driver = _driver(scope)
     # One round trip: every label's rendered text and the control it labels (for= or nested).
     labels = driver.execute_script(
-        "return [...document.querySelectorAll('label')].map(label => [label.innerText, label.control])"
+        "return [...(arguments[0] || document).querySelectorAll('label')].map(label => [label.innerText, label.control])",
+        None if scope is driver else scope,
     )
+    inside = scope.find_elements(By.CSS_SELECTOR, CONTROLS)
     found = [control for text, control in labels if control is not None and _matches(text, label)]
+    if scope is not driver:
+        found = [control for control in found if control in inside]  # a label outside may name a control inside
     if not found:
-        found = [e for e in driver.find_elements(By.CSS_SELECTOR, CONTROLS) if _matches(e.accessible_name, label)]
+        found = [e for e in inside if _matches(e.accessible_name, label)]
     if len(found) != 1:
-        names = [e.accessible_name for e in driver.find_elements(By.CSS_SELECTOR, CONTROLS)]
+        names = [e.accessible_name for e in inside]
         raise AssertionError(f"{len(found)} fields labelled {label!r} on {driver.current_url}; the fields are {names}")
     return found[0]
 
 
-def button(driver: WebDriver, name: str | re.Pattern[str]) -> WebElement:
+def button(scope: Scope, name: str | re.Pattern[str]) -> WebElement:
     """The one button (a <button> or an input of type submit) whose accessible name is ``name``."""
-    candidates = driver.find_elements(By.CSS_SELECTOR, "button, input[type=submit], [role=button]")
+    candidates = scope.find_elements(By.CSS_SELECTOR, "button, input[type=submit], [role=button]")
     found = [e for e in candidates if e.is_displayed() and _matches(e.accessible_name, name)]
     if len(found) != 1:
         names = [e.accessible_name for e in candidates if e.is_displayed()]
-        raise AssertionError(f"{len(found)} buttons named {name!r} on {driver.current_url}; the buttons are {names}")
+        url = _driver(scope).current_url
+        raise AssertionError(f"{len(found)} buttons named {name!r} on {url}; the buttons are {names}")
     return found[0]
 
 
-def fill(driver: WebDriver, label: str | re.Pattern[str], value: str) -> WebElement:
+def link(scope: Scope, name: str | re.Pattern[str]) -> WebElement:
+    """The one visible link whose accessible name is ``name`` (its text, or what aria gives it)."""
+    candidates = [e for e in scope.find_elements(By.CSS_SELECTOR, "a[href]") if e.is_displayed()]
+    found = [e for e in candidates if _matches(e.accessible_name, name)]
+    if len(found) != 1:
+        names = [e.accessible_name for e in candidates]
+        url = _driver(scope).current_url
+        raise AssertionError(f"{len(found)} links named {name!r} on {url}; the links are {names}")
+    return found[0]
+
+
+# What a person names a part of a page by: its heading (a section's, a form's), its legend, its landmark name.
+PARTS = "main, nav, section, form, fieldset, table, [role=region], [role=search], [role=group], [role=alert]"
+
+
+def part(driver: WebDriver, name: str | re.Pattern[str]) -> WebElement:
+    """The one section, form, fieldset, table or landmark whose accessible name is ``name``.
+
+    The name is what a screen reader announces for it: a section's or form's
+    aria-labelledby heading, a fieldset's legend, a table's caption. ``field``, ``button``
+    and ``link`` then look inside it, for a label the page uses twice ("Region" of the
+    directory's filter and of the referral).
+    """
+    candidates = driver.find_elements(By.CSS_SELECTOR, PARTS)
+    found = [e for e in candidates if _matches(e.accessible_name, name)]
+    # A form named by the legend of its own fieldset is one part, not two: the outermost counts.
+    found = [e for e in found if not any(o != e and driver.execute_script(
+        "return arguments[0].contains(arguments[1])", o, e) for o in found)]
+    if len(found) != 1:
+        names = sorted({e.accessible_name for e in candidates if e.accessible_name})
+        raise AssertionError(f"{len(found)} parts named {name!r} on {driver.current_url}; the named parts are {names}")
+    return found[0]
+
+
+def choose(scope: Scope, label: str | re.Pattern[str]) -> WebElement:
+    """Ticks the radio button or checkbox labelled ``label`` (left ticked if it is); returns it."""
+    control = field(scope, label)
+    if not control.is_selected():
+        control.click()
+    assert control.is_selected(), f"{label!r} could not be ticked"
+    return control
+
+
+def select(scope: Scope, label: str | re.Pattern[str], option: str) -> WebElement:
+    """Picks the option with the visible text ``option`` in the list labelled ``label``; returns the list."""
+    element = field(scope, label)
+    Select(element).select_by_visible_text(option)
+    return element
+
+
+def page_text(driver: WebDriver) -> str:
+    """Everything the page shows in words (its body's rendered text)."""
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def fill(scope: Scope, label: str | re.Pattern[str], value: str) -> WebElement:
     """Types ``value`` into the field labelled ``label`` (emptied first); returns the field."""
-    element = field(driver, label)
+    element = field(scope, label)
     element.clear()
     element.send_keys(value)
     return element
@@ -215,6 +288,55 @@ def wait_for_new_page(driver: WebDriver, old_page: WebElement) -> None:
     wait = WebDriverWait(driver, WAIT_SECONDS)
     wait.until(ec.staleness_of(old_page))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def press(scope: Scope, name: str | re.Pattern[str]) -> None:
+    """Presses the button named ``name`` and waits for the page it leads to (a plain form post)."""
+    submit(_driver(scope), button(scope, name))
+
+
+def follow(scope: Scope, name: str | re.Pattern[str]) -> None:
+    """Follows the link named ``name`` and waits for the page it opens."""
+    driver = _driver(scope)
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    link(scope, name).click()
+    wait_for_new_page(driver, old_page)
+
+
+def press_in_place(scope: Scope, name: str | re.Pattern[str]) -> None:
+    """Presses the button named ``name`` of a form that htmx sends, and waits until its answer is swapped in.
+
+    Waits for htmx's ``htmx:afterSettle`` event after the press (counted by a listener the
+    driver adds, outside the page's own scripts) and until no element carries htmx's
+    request class any more.
+    """
+    driver = _driver(scope)
+    pressed = button(scope, name)
+    driver.execute_script(
+        """
+        if (!window.coalitionSettleCount) {
+          window.coalitionSettleCount = {n: 0};
+          document.addEventListener("htmx:afterSettle", () => { window.coalitionSettleCount.n += 1; });
+        }
+        window.coalitionSettleCount.n = 0;
+        """
+    )
+    pressed.click()
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    wait.until(lambda d: d.execute_script("return window.coalitionSettleCount.n") > 0)
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".htmx-request"))
+
+
+def fill_date(scope: Scope, label: str | re.Pattern[str], value: str) -> WebElement:
+    """Types the ISO date ``value`` into the date field labelled ``label`` as a person does in an English browser.
+
+    Chromium's date field with ``--lang=en`` takes month, day and year in that order.
+    """
+    element = field(scope, label)
+    year, month, day = value.split("-")
+    element.send_keys(month + day + year)
+    assert element.get_attribute("value") == value, f"typed {value}, the field holds {element.get_attribute('value')!r}"
+    return element
 
 
 def open_page(driver: WebDriver, live_server, path: str) -> None:
