@@ -118,6 +118,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The web app's pages: the login behind a session still stands, the person's language.
+    "web.middleware.WebSessionMiddleware",
+    "web.middleware.PersonLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "coalition.api.middleware.NoStoreMiddleware",
@@ -231,6 +234,15 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Pages carry the CSRF token in their forms (and htmx's header): no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# The language switch's cookie (a signed-out browser's choice; a person's is saved on them).
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+# Under /app/ a form without a valid token gets an HTML page; elsewhere Django's.
+CSRF_FAILURE_VIEW = "coalition.error_views.csrf_failure"
 LOGIN_URL = "web:sign-in"
 # The web app's Content-Security-Policy (django-csp): nothing but this origin, no inline
 # script or style, never framed.
@@ -311,6 +323,15 @@ if SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] > timedelta(minutes=5):
 # A login (refresh-token family) ends this long after the password was given,
 # however often it is rotated.
 LOGIN_ABSOLUTE_LIFETIME = timedelta(seconds=_positive_int("LOGIN_ABSOLUTE_SECONDS", 12 * 3600))
+
+# --- Web sessions (the web app's sign-in) ---------------------------------------
+# A web session is a login like a token login (its LoginSession, checked on every
+# request: web/middleware.py); it also ends after this many minutes without a request.
+WEB_SESSION_IDLE_MINUTES = _positive_int("WEB_SESSION_IDLE_MINUTES", 30)
+if not 1 <= WEB_SESSION_IDLE_MINUTES <= LOGIN_ABSOLUTE_LIFETIME.total_seconds() // 60:
+    raise ImproperlyConfigured("WEB_SESSION_IDLE_MINUTES must be at least 1 and at most LOGIN_ABSOLUTE_SECONDS / 60.")
+# The cookie never outlives the login (each sign-in sets it to end at the login's end).
+SESSION_COOKIE_AGE = int(LOGIN_ABSOLUTE_LIFETIME.total_seconds())
 
 # --- Lockout (django-axes) ---------------------------------------------------
 AXES_ENABLED = True

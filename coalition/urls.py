@@ -24,7 +24,8 @@ if settings.BENCH_MODE:  # the benchmark's framework floor; never mounted in pro
     # By name, not by import: nothing in the application imports bench (pyproject.toml, import-linter).
     urlpatterns.append(path("", include("bench.urls")))
 
-handler400 = "coalition.api.handlers.bad_request"
-handler403 = "coalition.api.handlers.permission_denied"
-handler404 = "coalition.api.handlers.not_found"
-handler500 = "coalition.api.handlers.server_error"
+# HTML pages for the web app under /app/, problem details for everything else.
+handler400 = "coalition.error_views.bad_request"
+handler403 = "coalition.error_views.permission_denied"
+handler404 = "coalition.error_views.not_found"
+handler500 = "coalition.error_views.server_error"
