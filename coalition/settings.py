@@ -114,7 +114,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The web app's forms; DRF views are exempt (the API authenticates by header only).
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Django's, reading the Origin that no-referrer pages send (web/middleware.py).
+    "web.middleware.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

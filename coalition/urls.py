@@ -1,8 +1,8 @@
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
-from csp.constants import NONCE
-from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView
 
 from coalition.api.docs_views import RedocView, SwaggerView

@@ -138,7 +138,7 @@ class WebLoginThrottle(LoginThrottle):
 def throttled(request: HttpRequest) -> int | None:
     """None while the client may try again, else the seconds to wait (the 429 page's Retry-After)."""
     throttle = WebLoginThrottle()
-    if throttle.allow_request(request, None):
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]  # it reads the client address only
         return None
     wait = throttle.wait()
     return max(1, int(wait)) if wait is not None else 60

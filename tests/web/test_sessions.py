@@ -116,6 +116,40 @@ def test_a_form_without_its_csrf_token_is_refused_with_an_html_page(personas):
     assert accepted.status_code == 302
 
 
+def _post_like_a_browser(browser: Client, personas, *, secure: bool, **headers):
+    page = browser.get(SIGN_IN, secure=secure)
+    data = {
+        "username": personas["caseworker"].user.username, "password": PASSWORD,
+        "csrfmiddlewaretoken": str(page.context["csrf_token"]),
+    }
+    return browser.post(SIGN_IN, data, secure=secure, **headers)
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_a_form_posted_from_a_no_referrer_page_of_this_site_is_accepted(personas, secure):
+    """Under Referrer-Policy: no-referrer a browser sends Origin: null and no Referer, and says
+    Sec-Fetch-Site: same-origin (Chromium does; found in a real browser)."""
+    response = _post_like_a_browser(
+        Client(enforce_csrf_checks=True), personas, secure=secure, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", None])
+def test_a_null_origin_from_anywhere_else_is_refused(personas, fetch_site):
+    headers = {"HTTP_ORIGIN": "null"} | ({"HTTP_SEC_FETCH_SITE": fetch_site} if fetch_site else {})
+    response = _post_like_a_browser(Client(enforce_csrf_checks=True), personas, secure=True, **headers)
+    assert response.status_code == 403 and "The form expired" in response.content.decode()
+
+
+def test_another_origin_is_refused_even_with_the_token(personas):
+    response = _post_like_a_browser(
+        Client(enforce_csrf_checks=True), personas, secure=True,
+        HTTP_ORIGIN="https://attacker.example", HTTP_SEC_FETCH_SITE="same-origin",
+    )
+    assert response.status_code == 403
+
+
 def test_signing_out_needs_the_csrf_token_too(personas):
     browser = Client(enforce_csrf_checks=True)
     page = browser.get(SIGN_IN)

@@ -10,6 +10,7 @@ one-time token, or nothing worth protecting.
 
 from __future__ import annotations
 
+from typing import Literal, cast
 from urllib.parse import urlencode
 
 import segno
@@ -243,7 +244,7 @@ def language(request: HttpRequest) -> HttpResponse:
         domain=settings.LANGUAGE_COOKIE_DOMAIN,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=cast(Literal["Lax", "Strict", "None"], settings.LANGUAGE_COOKIE_SAMESITE),
     )
     return response
 
