@@ -114,8 +114,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The web app's forms; DRF views are exempt (the API authenticates by header only).
-    # Django's, reading the Origin that no-referrer pages send (web/middleware.py).
-    "web.middleware.CsrfViewMiddleware",
+    # The first reads the Origin that browsers send from no-referrer pages (web/middleware.py).
+    "web.middleware.SameOriginNullOriginMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -157,11 +157,11 @@ class ApiKey(models.Model):
 
 
 class LoginSession(models.Model):
-    """One login: the family of refresh tokens rotated from one password entry.
+    """One login: the family of refresh tokens rotated from one password entry, or one web session.
 
     It ends at ``expires_at`` (absolute lifetime) however often it is refreshed,
     and is revoked at logout or when a rotated refresh token is replayed (reuse
-    detection); every token carrying its id then fails.
+    detection); every token carrying its id, and the web session naming it, then fails.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -1,8 +1,11 @@
-"""Logins and tokens for people: issuance, rotation with reuse detection, logout, revocation.
+"""Logins for people: the credential check, tokens (issuance, rotation with reuse detection), logout, revocation.
 
 A login is a ``LoginSession``: its id (``sid``) and the user's ``token_version``
 (``ver``) are claims of every token it issues, and the JWT authentication class
-checks both on each request.
+checks both on each request. The web app's sign-in opens the same kind of login after
+the same check (``check_credentials``) and keeps its id and the token version in the
+browser's session, checked on each page request (``login_holds``): whatever revokes a
+login ends both.
 """
 
 from __future__ import annotations

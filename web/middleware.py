@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth.views import redirect_to_login
-from django.middleware import csrf
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
@@ -125,18 +125,27 @@ class PersonLanguageMiddleware:
         return self.get_response(request)
 
 
-class CsrfViewMiddleware(csrf.CsrfViewMiddleware):
-    """Django's CSRF check, taking ``Origin: null`` with ``Sec-Fetch-Site: same-origin`` as this origin.
+
+class SameOriginNullOriginMiddleware:
+    """Before Django's CSRF check: ``Origin: null`` with ``Sec-Fetch-Site: same-origin`` is this origin.
 
     Every answer says ``Referrer-Policy: no-referrer``, so a browser sends no Referer
     and, by the Fetch standard, ``Origin: null`` with each form post and htmx request,
-    even to the page's own origin; Django would refuse them all. ``Sec-Fetch-Site`` is
-    set by the browser alone (no script can forge it) and says ``same-origin`` only
-    for a request from this very origin (scheme included, so an http:// page cannot
-    post to the https:// site). The token is checked as ever.
+    even to the page's own origin; Django's ``CsrfViewMiddleware`` would refuse them
+    all. ``Sec-Fetch-Site`` is set by the browser alone (no script can forge it) and
+    says ``same-origin`` only for a request from this very origin, scheme included (an
+    http:// page posting to the https:// site is ``same-site``). Such a request's Origin
+    is taken to be this site's; Django then checks the CSRF token as ever. Any other
+    ``Origin: null`` stays, and is refused.
     """
 
-    def _origin_verified(self, request):
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.META.get("HTTP_ORIGIN") == "null" and request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin":
-            return True
-        return super()._origin_verified(request)
+            try:
+                request.META["HTTP_ORIGIN"] = f"{request.scheme}://{request.get_host()}"
+            except DisallowedHost:
+                pass
+        return self.get_response(request)
