@@ -67,3 +67,17 @@ def mailed_link(to: str) -> tuple[str, str]:
     match = re.search(r"https?://[^/\s]+(/app/[^#\s]*)#token=([A-Za-z0-9_-]+)", sent_mails(to)[-1].body)
     assert match, "no one-time link in the mail"
     return match.group(1), match.group(2)
+
+
+_CSRF_TOKENS = re.compile(rb'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]+')
+
+
+def comparable_page(response) -> bytes:
+    """A page's body without what differs per answer: its request id, the (masked) CSRF tokens
+    and the address asked for (the language switch returns there).
+
+    Two pages equal under this are the same page: "not yours" and "not there" must be.
+    """
+    body = response.content.replace(response["X-Request-ID"].encode(), b"")
+    body = body.replace(response.wsgi_request.get_full_path().encode(), b"")
+    return _CSRF_TOKENS.sub(rb"\1", body)

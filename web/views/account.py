@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from coalition.core.errors import DomainError, InvalidCredentials, LockedOut
 from partners import services, tokens
@@ -253,6 +253,7 @@ def language(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def account(request: HttpRequest) -> HttpResponse:
     """Who is signed in, with which roles and second factor; what the web app offers them now."""
     user = person(request)
