@@ -98,6 +98,15 @@ def touch(request: HttpRequest, now: float | None = None) -> None:
         request.session[LAST_SEEN_KEY] = int(now)
 
 
+# Sent by page parts that refresh themselves (the inbox's lists, every minute): such a request
+# is the page's, not the person's, so it does not keep an unattended session alive.
+BACKGROUND_REFRESH_HEADER = "X-Background-Refresh"
+
+
+def is_background_refresh(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request")) and request.headers.get(BACKGROUND_REFRESH_HEADER) == "1"
+
+
 def idle_limit_seconds() -> int:
     return settings.WEB_SESSION_IDLE_MINUTES * 60
 

@@ -78,7 +78,8 @@ class WebSessionMiddleware:
         elif idle is None or idle > auth.idle_limit_seconds():
             auth.end(request, reason="idle_timeout")  # the login ends with it, audited
         else:
-            auth.touch(request)
+            if not auth.is_background_refresh(request):
+                auth.touch(request)
             return False
         messages.info(request, _("Your session ended. Sign in again."))
         return True

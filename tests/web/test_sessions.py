@@ -188,6 +188,17 @@ def test_activity_within_the_timeout_keeps_the_session_and_moves_its_last_activi
     assert client.get(PAGE).status_code == 200
 
 
+def test_the_inboxs_own_refresh_does_not_keep_an_unattended_session_alive(personas):
+    client = _signed_in_client(personas["caseworker"].user)
+    _last_seen(client, settings.WEB_SESSION_IDLE_MINUTES * 60 - 60)
+    before = client.session[auth.LAST_SEEN_KEY]
+    refresh = {"HTTP_HX_REQUEST": "true", "HTTP_X_BACKGROUND_REFRESH": "1"}
+    assert client.get("/app/", **refresh).status_code == 200
+    assert client.session[auth.LAST_SEEN_KEY] == before
+    _last_seen(client, settings.WEB_SESSION_IDLE_MINUTES * 60 + 5)
+    assert client.get("/app/", **refresh).status_code == 204  # htmx is sent to sign in (HX-Redirect)
+
+
 def test_a_session_ends_at_its_logins_absolute_lifetime_however_active(personas):
     client = _signed_in_client(personas["caseworker"].user)
     LoginSession.objects.filter(pk=_login_of(client).pk).update(expires_at=timezone.now() - timedelta(seconds=1))
