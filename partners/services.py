@@ -497,6 +497,17 @@ def totp_enrol(*, user: User) -> TotpEnrolment:
     return TotpEnrolment(secret=secret, otpauth_uri=device.config_url)
 
 
+def totp_pending_enrolment(*, user: User) -> TotpEnrolment | None:
+    """The enrolment ``user`` started and has not confirmed yet, to show again (its own person only).
+
+    A front end shows the secret from here rather than keeping a copy of it (in a session store).
+    """
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        return None
+    return TotpEnrolment(secret=base64.b32encode(device.bin_key).decode(), otpauth_uri=device.config_url)
+
+
 @transaction.atomic
 def totp_confirm(*, user: User, otp: str) -> None:
     """Confirm the pending device with a current code; older tokens are revoked."""

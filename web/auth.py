@@ -32,8 +32,6 @@ TOKEN_VERSION_KEY = "web_token_version"
 LAST_SEEN_KEY = "web_last_seen"
 # Set while the person must enrol a second factor first: only enrolment and sign-out open.
 ENROLMENT_ONLY_KEY = "web_enrolment_only"
-# A TOTP enrolment begun on the page and not confirmed yet (its secret, to show it again).
-PENDING_TOTP_KEY = "web_pending_totp"
 
 # Last activity is written at most this often (seconds): not a session save per request.
 LAST_SEEN_PRECISION = 30
@@ -57,7 +55,6 @@ def begin(request: HttpRequest, checked: tokens.CheckedCredentials, login_sessio
     request.session[TOKEN_VERSION_KEY] = user.token_version
     request.session[LAST_SEEN_KEY] = int(time.time())
     request.session[ENROLMENT_ONLY_KEY] = checked.enrolment_only
-    request.session.pop(PENDING_TOTP_KEY, None)
     # The cookie ends with the login, never later.
     request.session.set_expiry(login_session.expires_at)
 

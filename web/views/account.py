@@ -282,18 +282,17 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     user = person(request)
     next_url = _next(request)
     enrolled = tokens.confirmed_totp_device(user) is not None
-    pending = None if enrolled else request.session.get(auth.PENDING_TOTP_KEY)
+    enrolment = None if enrolled else services.totp_pending_enrolment(user=user)
+    pending = {"secret": enrolment.secret, "uri": enrolment.otpauth_uri} if enrolment else None
     form = ConfirmCodeForm()
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "start" and not enrolled:
             try:
-                enrolment = services.totp_enrol(user=user)
+                services.totp_enrol(user=user)
             except DomainError as error:
                 messages.error(request, str(error.message))
-            else:
-                request.session[auth.PENDING_TOTP_KEY] = {"secret": enrolment.secret, "uri": enrolment.otpauth_uri}
             return redirect(_with_next(reverse("web:second-factor"), next_url))
         if action == "confirm" and pending:
             form = ConfirmCodeForm(request.POST)
