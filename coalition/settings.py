@@ -114,10 +114,15 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The web app's forms; DRF views are exempt (the API authenticates by header only).
+    # The first reads the Origin that browsers send from no-referrer pages (web/middleware.py).
+    "web.middleware.SameOriginNullOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The web app's pages: the login behind a session still stands, the person's language.
+    "web.middleware.WebSessionMiddleware",
+    "web.middleware.PersonLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "coalition.api.middleware.NoStoreMiddleware",
@@ -222,10 +227,10 @@ SECURE_HSTS_SECONDS = _positive_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# No Referer to any other origin. Not "no-referrer": under it browsers send `Origin: null`
-# with every form POST (Fetch: a non-CORS request's origin is serialized as null), and
-# Django's CSRF check refuses them all; "same-origin" sends the real Origin to this site only.
-SECURE_REFERRER_POLICY = "same-origin"
+# No Referer to anyone, not even this site. Browsers then send `Origin: null` with the web
+# app's form POSTs; web.middleware.SameOriginNullOriginMiddleware lets Django's CSRF check
+# take those as this site's only when the browser says Sec-Fetch-Site: same-origin.
+SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -234,6 +239,15 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Pages carry the CSRF token in their forms (and htmx's header): no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# The language switch's cookie (a signed-out browser's choice; a person's is saved on them).
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+# Under /app/ a form without a valid token gets an HTML page; elsewhere Django's.
+CSRF_FAILURE_VIEW = "coalition.error_views.csrf_failure"
 LOGIN_URL = "web:sign-in"
 # The web app's Content-Security-Policy (django-csp): nothing but this origin, no inline
 # script or style, never framed.
@@ -314,6 +328,15 @@ if SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] > timedelta(minutes=5):
 # A login (refresh-token family) ends this long after the password was given,
 # however often it is rotated.
 LOGIN_ABSOLUTE_LIFETIME = timedelta(seconds=_positive_int("LOGIN_ABSOLUTE_SECONDS", 12 * 3600))
+
+# --- Web sessions (the web app's sign-in) ---------------------------------------
+# A web session is a login like a token login (its LoginSession, checked on every
+# request: web/middleware.py); it also ends after this many minutes without a request.
+WEB_SESSION_IDLE_MINUTES = _positive_int("WEB_SESSION_IDLE_MINUTES", 30)
+if not 1 <= WEB_SESSION_IDLE_MINUTES <= LOGIN_ABSOLUTE_LIFETIME.total_seconds() // 60:
+    raise ImproperlyConfigured("WEB_SESSION_IDLE_MINUTES must be at least 1 and at most LOGIN_ABSOLUTE_SECONDS / 60.")
+# The cookie never outlives the login (each sign-in sets it to end at the login's end).
+SESSION_COOKIE_AGE = int(LOGIN_ABSOLUTE_LIFETIME.total_seconds())
 
 # --- Lockout (django-axes) ---------------------------------------------------
 AXES_ENABLED = True

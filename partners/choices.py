@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from coalition.core.access import ApiKeyScope, Role
 
 __all__ = [
-    "COALITION_ROLES", "MFA_REQUIRED_ROLES", "ApiKeyScope", "Country", "Language", "MembershipStatus",
-    "OrganisationKind", "Phenomenon", "Role",
+    "COALITION_ROLES", "MFA_REQUIRED_ROLES", "ApiKeyScope", "Country", "InterfaceLanguage", "Language",
+    "MembershipStatus", "OrganisationKind", "Phenomenon", "Role",
 ]
 
 
@@ -62,6 +62,14 @@ class Language(models.TextChoices):
     PL = "pl", _("Polish")
     ES = "es", _("Spanish")
     UK = "uk", _("Ukrainian")
+
+
+class InterfaceLanguage(models.TextChoices):
+    """The languages the coalition's pages and mails are written in (settings.LANGUAGES)."""
+
+    EN = "en", _("English")
+    NL = "nl", _("Dutch")
+    FR = "fr", _("French")
 
 
 class Country(models.TextChoices):

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import MFA_REQUIRED_ROLES, MembershipStatus, OrganisationKind
+from .choices import MFA_REQUIRED_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind
 
 
 class Organisation(models.Model):
@@ -75,6 +75,10 @@ class User(AbstractUser):
     invited_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+
+    # The language of the person's pages and mails; empty: the browser's (pages) or the
+    # invitation's (mails).
+    language = models.CharField(max_length=5, choices=InterfaceLanguage.choices, blank=True, default="")
 
     REQUIRED_FIELDS = ["email"]
     objects: ClassVar[UserManager[Self]] = UserManager()
@@ -153,11 +157,11 @@ class ApiKey(models.Model):
 
 
 class LoginSession(models.Model):
-    """One login: the family of refresh tokens rotated from one password entry.
+    """One login: the family of refresh tokens rotated from one password entry, or one web session.
 
     It ends at ``expires_at`` (absolute lifetime) however often it is refreshed,
     and is revoked at logout or when a rotated refresh token is replayed (reuse
-    detection); every token carrying its id then fails.
+    detection); every token carrying its id, and the web session naming it, then fails.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

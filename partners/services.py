@@ -33,7 +33,7 @@ from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, 
 from coalition.mail.services import queue_mail
 
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key
-from .choices import COALITION_ROLES, MembershipStatus, OrganisationKind, Role
+from .choices import COALITION_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind, Role
 from .models import (
     AccessApproval,
     ApiKey,
@@ -409,9 +409,23 @@ def password_reset_complete(*, token: str, password: str) -> User:
 
 
 def _language_of(user: User) -> str:
-    """The language of a person's mails: the one they were invited in, else English."""
+    """The language of a person's mails: the one they chose, else the one they were invited in, else English."""
+    if user.language:
+        return user.language
     invitation = Invitation.objects.filter(user=user).only("language").first()
     return invitation.language if invitation else "en"
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """A person chooses the language of their pages and mails ("" follows the browser)."""
+    if language not in InterfaceLanguage.values and language != "":
+        raise InvalidField("language", _("Not one of the allowed values."))
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+        record(action="user.language", actor=user, obj=user, detail={"language": language})
+    return user
 
 
 def tell_account_changed(user: User, *, change: str) -> None:
@@ -481,6 +495,17 @@ def totp_enrol(*, user: User) -> TotpEnrolment:
     secret = base64.b32encode(device.bin_key).decode()
     record(action="user.totp_enrol", actor=user, obj=user)
     return TotpEnrolment(secret=secret, otpauth_uri=device.config_url)
+
+
+def totp_pending_enrolment(*, user: User) -> TotpEnrolment | None:
+    """The enrolment ``user`` started and has not confirmed yet, to show again (its own person only).
+
+    A front end shows the secret from here rather than keeping a copy of it (in a session store).
+    """
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        return None
+    return TotpEnrolment(secret=base64.b32encode(device.bin_key).decode(), otpauth_uri=device.config_url)
 
 
 @transaction.atomic

@@ -1,8 +1,11 @@
-"""Logins and tokens for people: issuance, rotation with reuse detection, logout, revocation.
+"""Logins for people: the credential check, tokens (issuance, rotation with reuse detection), logout, revocation.
 
 A login is a ``LoginSession``: its id (``sid``) and the user's ``token_version``
 (``ver``) are claims of every token it issues, and the JWT authentication class
-checks both on each request.
+checks both on each request. The web app's sign-in opens the same kind of login after
+the same check (``check_credentials``) and keeps its id and the token version in the
+browser's session, checked on each page request (``login_holds``): whatever revokes a
+login ends both.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +30,7 @@ from coalition.api.problems import problem_response
 from coalition.audit.services import record
 from coalition.core.errors import InvalidCredentials, LockedOut
 
+from .choices import MembershipStatus
 from .models import LoginSession, User
 
 
@@ -40,15 +45,32 @@ def confirmed_totp_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def login(*, request, username: str, password: str, otp: str | None) -> TokenPair:
-    """Exchange credentials (and a TOTP code where required) for a new login's tokens.
+@dataclass(frozen=True)
+class CheckedCredentials:
+    """Who passed the credential check, and how: the one input of every new login."""
 
-    Every failure answers the same ``InvalidCredentials``, whether the user is
-    unknown, the password wrong or the code wrong or missing, and counts towards
-    the per-username lockout. A person with a confirmed TOTP device must give its
-    code, whether or not their role or organisation requires one. A person who must
-    use a second factor but has no device yet gets an enrolment-only token that
-    reaches nothing but enrolment.
+    user: User
+    # Signed in with a confirmed TOTP device's code (that device), else None.
+    device: TOTPDevice | None
+    # Must use a second factor but has none yet: the login reaches nothing but enrolment.
+    enrolment_only: bool
+
+    @property
+    def mfa_verified(self) -> bool:
+        return self.device is not None
+
+
+def check_credentials(*, request, username: str, password: str, otp: str | None) -> CheckedCredentials:
+    """The credential check of every sign-in, the API's token login and the web app's alike.
+
+    Every failure raises the same ``InvalidCredentials``, whether the user is unknown,
+    the password wrong or the code wrong or missing, and counts towards the
+    per-username lockout (django-axes); a locked username raises ``LockedOut`` even
+    with the right password. A person with a confirmed TOTP device must give its
+    code, whether or not their role or organisation requires one, and a code works
+    once. A person who must use a second factor but has no device yet passes as
+    ``enrolment_only``. Refusals are audited (``auth.login_failed``); the caller opens
+    the login (``open_login``) and says so to ``user_logged_in`` its own way.
     """
     http_request = getattr(request, "_request", request)
     credentials = {"username": username}
@@ -62,30 +84,46 @@ def login(*, request, username: str, password: str, otp: str | None) -> TokenPai
             raise LockedOut()
         _login_failed(username, "invalid_credentials")
         raise InvalidCredentials()
+    assert isinstance(user, User)
 
-    enrolment_only = False
-    mfa_verified = False
     # A confirmed device is always asked for, required or not: a password alone never
     # opens an account that has a second factor.
     device = confirmed_totp_device(user)
     if device is not None:
-        if otp and device.verify_token(otp):  # verify_token refuses a code already used
-            mfa_verified = True
-        else:
+        if not (otp and device.verify_token(otp)):  # verify_token refuses a code already used
             user_login_failed.send(sender=__name__, credentials=credentials, request=http_request)
             _login_failed(username, "invalid_otp")
             raise InvalidCredentials()
-    elif user.requires_mfa:
-        enrolment_only = True
-    user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+    return CheckedCredentials(user=user, device=device, enrolment_only=device is None and user.requires_mfa)
+
+
+def open_login(checked: CheckedCredentials) -> LoginSession:
+    """Start the login of a person who passed ``check_credentials``: a ``LoginSession``, audited.
+
+    Call it inside a transaction, with whatever else the login writes. The session
+    ends at its ``expires_at`` (``LOGIN_ABSOLUTE_LIFETIME``) at the latest.
+    """
+    session = _new_login_session(user=checked.user, mfa_verified=checked.mfa_verified)
+    record(
+        action="auth.login",
+        actor=checked.user,
+        obj=checked.user,
+        detail={"mfa_verified": checked.mfa_verified, "enrolment_only": checked.enrolment_only},
+    )
+    return session
+
+
+def login(*, request, username: str, password: str, otp: str | None) -> TokenPair:
+    """Exchange credentials (and a TOTP code where required) for a new login's tokens.
+
+    The rules are ``check_credentials``'s. A person who must use a second factor but
+    has no device yet gets an enrolment-only token that reaches nothing but enrolment.
+    """
+    checked = check_credentials(request=request, username=username, password=password, otp=otp)
+    user_logged_in.send(sender=checked.user.__class__, request=getattr(request, "_request", request), user=checked.user)
     with transaction.atomic():
-        pair = _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=enrolment_only)
-        record(
-            action="auth.login",
-            actor=user,
-            obj=user,
-            detail={"mfa_verified": mfa_verified, "enrolment_only": enrolment_only},
-        )
+        session = open_login(checked)
+        pair = _tokens_for(session, enrolment_only=checked.enrolment_only)
     return pair
 
 
@@ -106,16 +144,19 @@ def lockout_response(request, original_response=None, credentials=None):
     return problem_response(request, status_code=429, slug="locked-out", detail=str(LockedOut.default_message))
 
 
-def _start_login(*, user: User, mfa_verified: bool, enrolment_only: bool) -> TokenPair:
+def _new_login_session(*, user: User, mfa_verified: bool) -> LoginSession:
     now = timezone.now()
-    session = LoginSession.objects.create(
+    return LoginSession.objects.create(
         user=user,
         started_at=now,
         expires_at=now + settings.LOGIN_ABSOLUTE_LIFETIME,
         mfa_verified=mfa_verified,
         current_refresh_jti="",
     )
-    refresh = _new_refresh(user=user, session=session, enrolment_only=enrolment_only)
+
+
+def _tokens_for(session: LoginSession, *, enrolment_only: bool) -> TokenPair:
+    refresh = _new_refresh(user=session.user, session=session, enrolment_only=enrolment_only)
     session.current_refresh_jti = refresh["jti"]
     session.save(update_fields=["current_refresh_jti"])
     return TokenPair(access=_access_for(refresh), refresh=str(refresh), mfa_enrolment_required=enrolment_only)
@@ -123,7 +164,12 @@ def _start_login(*, user: User, mfa_verified: bool, enrolment_only: bool) -> Tok
 
 def issue_tokens_for_tests(user: User, *, mfa_verified: bool = True) -> TokenPair:
     """Tokens as a successful login would issue them, without a password round trip."""
-    return _start_login(user=user, mfa_verified=mfa_verified, enrolment_only=False)
+    return _tokens_for(_new_login_session(user=user, mfa_verified=mfa_verified), enrolment_only=False)
+
+
+def open_login_for_tests(user: User, *, mfa_verified: bool = True) -> LoginSession:
+    """A login as a successful sign-in would open it (for the web app's sessions), without a password."""
+    return _new_login_session(user=user, mfa_verified=mfa_verified)
 
 
 def _new_refresh(*, user: User, session: LoginSession, enrolment_only: bool) -> RefreshToken:
@@ -210,14 +256,44 @@ def _revoke_session(session: LoginSession, *, reason: str, now: datetime | None 
             BlacklistedToken.objects.get_or_create(token=outstanding)
 
 
-def logout(*, user: User) -> None:
-    """End the caller's login: its access and refresh tokens stop working at once."""
-    session_id = getattr(user, "login_session_id", None)
+def logout(*, user: User, session_id=None, reason: str = "logout") -> None:
+    """End the caller's login: its access and refresh tokens (and its web session) stop working at once.
+
+    ``session_id`` is the login's id; by default the one of the access token the
+    request came with. A login ended for another ``reason`` than the person's own
+    logout (the web app's idle timeout) says why in its audit entry.
+    """
+    if session_id is None:
+        session_id = getattr(user, "login_session_id", None)
     session = LoginSession.objects.filter(id=session_id, user=user).first() if session_id is not None else None
     if session is not None and session.revoked_at is None:
         with transaction.atomic():
-            _revoke_session(session, reason="logout")
-            record(action="auth.logout", actor=user, obj=session)
+            _revoke_session(session, reason=reason)
+            record(action="auth.logout", actor=user, obj=session, detail=None if reason == "logout" else {"reason": reason})
+
+
+def login_holds(*, user: User, session_id, token_version) -> bool:
+    """Whether a login held outside a token (a web session) still stands, by the tokens' rules.
+
+    The same checks ``CoalitionJWTAuthentication`` makes of every access token: the
+    login exists and is live (not ended, not revoked, within its absolute lifetime),
+    the person is active, their organisation has not left and their ``token_version``
+    is the one the login began with (deactivation, a role change, a password change or
+    reset and a TOTP reset bump it).
+    """
+    if session_id is None or token_version is None:
+        return False
+    try:
+        session = LoginSession.objects.filter(id=session_id, user_id=user.pk).first()
+    except (ValueError, DjangoValidationError):
+        return False
+    return (
+        session is not None
+        and session.is_live()
+        and user.is_active
+        and token_version == user.token_version
+        and user.organisation.membership_status != MembershipStatus.LEFT
+    )
 
 
 def revoke_logins_without_second_factor(*, users, reason: str) -> int:

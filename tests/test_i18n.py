@@ -337,3 +337,70 @@ def test_debug_error_pages_turned_into_problems_are_translated(anonymous_client,
 
     body = assert_problem(response, 404, language=language, title=TITLES[language][404])
     assert body["detail"] == NOT_FOUND[language]
+
+
+# --- every string the code and the pages translate is in every catalogue ----------------------
+
+SOURCE_PACKAGES = ("coalition", "partners", "referrals", "web")
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
+
+
+def _python_msgids() -> set[tuple[str, str | None]]:
+    """(msgid, context) of every gettext call with literal text in the project's Python code."""
+    import ast
+
+    root = LOCALE_DIR.parent
+    found: set[tuple[str, str | None]] = set()
+    for package in SOURCE_PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            # Descriptions in the OpenAPI schema (help_text=, description=) are published in English.
+            described = {
+                id(keyword.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                for keyword in node.keywords if keyword.arg in ("help_text", "description")
+            }
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GETTEXT_NAMES):
+                    continue
+                if id(node) in described:
+                    continue
+                args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if node.func.id.startswith("pgettext") and len(args) >= 2:
+                    found.add((args[1], args[0]))
+                elif args:
+                    found.add((args[0], None))
+    return found
+
+
+def _template_msgids() -> set[tuple[str, str | None]]:
+    """(msgid, context) of every translated string in the project's templates, as makemessages reads them."""
+    import ast
+
+    from django.utils.translation.template import templatize
+
+    root = LOCALE_DIR.parent
+    literal = r"u?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+    call = re.compile(rf"\b(p?gettext|n?gettext)\(({literal}(?:\s*,\s*{literal})*)")
+    found: set[tuple[str, str | None]] = set()
+    for package in SOURCE_PACKAGES:
+        for path in (root / package).rglob("templates/**/*.*"):
+            if path.suffix not in (".html", ".txt"):
+                continue
+            source = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+            for name, arguments in call.findall(source):
+                texts = [ast.literal_eval(text.removeprefix("u")) for text in re.findall(literal, arguments)]
+                if name == "pgettext":
+                    found.add((texts[1], texts[0]))
+                else:
+                    found.add((texts[0], None))
+    return found
+
+
+@pytest.mark.parametrize("po_path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_every_string_the_code_and_the_pages_translate_is_in_the_catalogue(po_path):
+    """A new message in a service, a form or a page without its Dutch and French fails here."""
+    catalogue = {(entry.msgid, entry.msgctxt) for entry in polib.pofile(str(po_path)) if entry.msgstr or entry.msgstr_plural}
+    missing = sorted(msgid for msgid, context in (_python_msgids() | _template_msgids()) - catalogue if msgid.strip())
+    assert not missing, f"{len(missing)} strings without a translation in {po_path}: {missing[:40]}"

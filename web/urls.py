@@ -22,9 +22,15 @@ class ReferralActionConverter:
 register_converter(ReferralActionConverter, "referral_action")
 
 urlpatterns = [
+    path("", home.home, name="home"),
+    # account: signing in and out, the second factor, the language; one-time links (public)
     path("sign-in/", account.sign_in, name="sign-in"),
     path("sign-out/", account.sign_out, name="sign-out"),
     path("language/", account.language, name="language"),
+    path("account/", account.account, name="account"),
+    path("account/second-factor/", account.second_factor, name="second-factor"),
+    path("invitation/", account.invitation, name="invitation"),
+    path("password-reset/", account.password_reset, name="password-reset"),
     # referral form
     path("cases/<uuid:pk>/referrals/new/", referral_form.referral_new, name="referral-new"),
     path("referrals/<uuid:pk>/edit/", referral_form.referral_edit, name="referral-edit"),
@@ -42,7 +48,6 @@ urlpatterns = [
     path("drafts/<str:key>/", drafts.draft_save, name="draft-save"),
     path("drafts/<str:key>/discard/", drafts.draft_discard, name="draft-discard"),
     # inbox and referral page
-    path("", home.home, name="home"),
     path("referrals/<uuid:pk>/", referrals.referral, name="referral"),
     path("referrals/<uuid:pk>/messages/", referrals.referral_messages, name="referral-messages"),
     path("referrals/<uuid:pk>/<referral_action:action>/", referrals.referral_action, name="referral-action"),

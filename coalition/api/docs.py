@@ -7,3 +7,4 @@ class ApiDocsPermission(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return settings.PUBLIC_API_DOCS or bool(request.user and request.user.is_authenticated)
+

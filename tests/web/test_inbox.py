@@ -230,7 +230,11 @@ def test_the_lists_ask_for_themselves_every_minute_and_htmx_gets_the_lists_only(
     client = web_client_for(inbox.hotline)
 
     page = _get(client)
-    assert re.search(r'<div id="inbox-sections" hx-get="/app/" hx-trigger="every 60s" hx-swap="outerHTML">', page)
+    assert re.search(
+        r'<div id="inbox-sections" hx-get="/app/" hx-trigger="every 60s" hx-swap="outerHTML"'
+        r""" hx-headers='\{"X-Background-Refresh": "1"\}'>""",  # not the person's activity (web/auth.py)
+        page,
+    )
     assert "<script>" not in page and " style=" not in page and " onclick=" not in page
 
     response = client.get(INBOX, headers={"HX-Request": "true"})

@@ -74,6 +74,7 @@ class Command(BaseCommand):
         write = self.stdout.write
         write("")
         write(f"The demo coalition is served at {base}/ (stop with Ctrl-C):")
+        write(f"  Web app    {base}/app/   (sign in with a demo login below)")
         write(f"  API docs   {base}/api/docs/   (Swagger UI; ReDoc at {base}/api/redoc/)")
         write(f"  API        {base}/api/v1/…   (schema {base}/api/v1/schema/; log in with POST /api/v1/auth/token/)")
         write(f"  Mails      {_mail_folder()}")
