@@ -27,6 +27,7 @@ from referrals.choices import InvolvementRole, ReferralKind, ReferralStatus
 from referrals.models import Case, Involvement, Referral, ReferralMessage
 from tests.support import browser as b
 from tests.support.flows import CHILD
+from tests.support.personas import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -43,14 +44,15 @@ def identity_shown(text: str) -> list[str]:
 
 
 def sign_in(browser, live_server, persona) -> None:
-    """``persona`` signs in and lands on the inbox."""
-    b.signed_in_as(browser, live_server, persona.user)
-    b.open_page(browser, live_server, "/app/")
+    """``persona`` signs in with the sign-in form (username and password) and lands on the inbox."""
+    b.sign_in(browser, live_server, persona.user.username, PASSWORD)
     assert b.heading(browser) == "Inbox"
+    assert persona.user.username in browser.find_element(By.TAG_NAME, "header").text
 
 
 def sign_out(browser) -> None:
     b.press(browser, "Sign out")
+    assert b.heading(browser) == "Sign in"
     assert not browser.find_elements(By.LINK_TEXT, "Inbox")
 
 

@@ -403,14 +403,15 @@ def visible_errors(driver: WebDriver) -> list[str]:
 def signed_in_as(driver: WebDriver, live_server, user) -> None:
     """Gives the browser a signed-in session of ``user`` without the form (for tests that are not about signing in).
 
-    Django's test client signs ``user`` in (django.contrib.auth.login, so everything that
-    hooks into signing in runs) and the browser gets that session's cookie.
+    The session is the one ``tests.support.web.web_client_for`` makes, as a real sign-in
+    leaves it (a live login, verified by a second factor, the person's token version), so
+    the web app's session check accepts it; the browser gets its cookie.
     """
     from django.conf import settings
-    from django.test import Client
 
-    client = Client()
-    client.force_login(user)
+    from tests.support.web import web_client_for
+
+    client = web_client_for(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     open_page(driver, live_server, "/healthz")  # a cookie can only be set on the origin's own page
     driver.add_cookie({"name": cookie.key, "value": cookie.value, "path": "/", "httpOnly": True,
