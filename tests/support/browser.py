@@ -21,12 +21,14 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -304,14 +306,21 @@ def follow(scope: Scope, name: str | re.Pattern[str]) -> None:
 
 
 def press_in_place(scope: Scope, name: str | re.Pattern[str]) -> None:
-    """Presses the button named ``name`` of a form that htmx sends, and waits until its answer is swapped in.
-
-    Waits for htmx's ``htmx:afterSettle`` event after the press (counted by a listener the
-    driver adds, outside the page's own scripts) and until no element carries htmx's
-    request class any more.
-    """
+    """Presses the button named ``name`` of a form that htmx sends, and waits until its answer is swapped in."""
     driver = _driver(scope)
     pressed = button(scope, name)
+    with swapped(driver):
+        pressed.click()
+
+
+@contextmanager
+def swapped(driver: WebDriver):
+    """Waits, after what the ``with`` block does, until htmx has swapped an answer in and settled.
+
+    Counts htmx's ``htmx:afterSettle`` events from the block's start (a listener the driver
+    adds, outside the page's own scripts), then waits until no element carries htmx's
+    request class any more.
+    """
     driver.execute_script(
         """
         if (!window.coalitionSettleCount) {
@@ -321,7 +330,7 @@ def press_in_place(scope: Scope, name: str | re.Pattern[str]) -> None:
         window.coalitionSettleCount.n = 0;
         """
     )
-    pressed.click()
+    yield
     wait = WebDriverWait(driver, WAIT_SECONDS)
     wait.until(lambda d: d.execute_script("return window.coalitionSettleCount.n") > 0)
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".htmx-request"))
@@ -511,6 +520,75 @@ def csp_violations(driver: WebDriver) -> list[str]:
 def console_errors(driver: WebDriver) -> list[str]:
     """Every error on the console since the last read (script errors, failed loads, CSP). Empties the log."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+# --- the keyboard -------------------------------------------------------------------------
+
+
+def keys(driver: WebDriver, *sequence: str) -> WebElement:
+    """Presses ``sequence`` (``Keys.TAB``, text, ...) on whatever has the focus, as a keyboard does; returns the
+    element focused afterwards. Shift+Tab is ``(Keys.SHIFT, Keys.TAB)``: a tuple is pressed together."""
+    actions = ActionChains(driver)
+    for key in sequence:
+        if isinstance(key, tuple):
+            *held, last = key
+            for modifier in held:
+                actions.key_down(modifier)
+            actions.send_keys(last)
+            for modifier in reversed(held):
+                actions.key_up(modifier)
+        else:
+            actions.send_keys(key)
+    actions.perform()
+    return driver.switch_to.active_element
+
+
+def focused(driver: WebDriver) -> WebElement:
+    """The element that has the keyboard focus."""
+    return driver.switch_to.active_element
+
+
+def describe(element: WebElement) -> str:
+    """An element as a person would name it: its tag, type and accessible name."""
+    kind = element.get_attribute("type") or ""
+    return f"<{element.tag_name}{' ' + kind if kind else ''}> {element.accessible_name!r}"
+
+
+def focus_indicator(driver: WebDriver) -> str | None:
+    """How the focused element shows its focus (its computed outline or box shadow), or None when it shows none."""
+    style = driver.execute_script(
+        """
+        const style = getComputedStyle(document.activeElement);
+        return {outline: style.outlineStyle, width: parseFloat(style.outlineWidth) || 0, shadow: style.boxShadow};
+        """
+    )
+    if style["outline"] != "none" and style["width"] > 0:
+        return f"outline {style['outline']} {style['width']}px"
+    if style["shadow"] and style["shadow"] != "none":
+        return f"box-shadow {style['shadow']}"
+    return None
+
+
+def tab_to(driver: WebDriver, wanted, *, backwards: bool = False, limit: int = 100) -> WebElement:
+    """Presses Tab (Shift+Tab with ``backwards``) until the focused element is ``wanted``; returns it.
+
+    ``wanted`` is an accessible name (or a pattern) or a function of the focused element.
+    Every element the focus lands on on the way must show it (``focus_indicator``), and the
+    focus must move at each press: an element that keeps it is a keyboard trap.
+    """
+    matches = wanted if callable(wanted) else (lambda element: _matches(element.accessible_name, wanted))
+    key = (Keys.SHIFT, Keys.TAB) if backwards else Keys.TAB
+    seen = []
+    for _press in range(limit):
+        before = focused(driver)
+        now = keys(driver, key)
+        if now == before and now.tag_name != "body":
+            raise AssertionError(f"the focus stays on {describe(now)}: a keyboard trap")
+        seen.append(describe(now))
+        assert focus_indicator(driver), f"no visible focus on {describe(now)} on {driver.current_url}"
+        if matches(now):
+            return now
+    raise AssertionError(f"{wanted!r} not reached by {limit} presses of Tab; the focus went through {seen}")
 
 
 # --- screenshots --------------------------------------------------------------------------
