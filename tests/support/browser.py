@@ -517,9 +517,21 @@ def csp_violations(driver: WebDriver) -> list[str]:
     ]
 
 
+# What Chromium asks of a page that names no icon (/healthz, opened to set a cookie): not the app's doing.
+ICON_GUESS = re.compile(r"/favicon\.ico - Failed to load resource")
+
+
 def console_errors(driver: WebDriver) -> list[str]:
-    """Every error on the console since the last read (script errors, failed loads, CSP). Empties the log."""
-    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    """Every error on the console since the last read (script errors, failed loads, CSP). Empties the log.
+
+    Leaves out the browser's own guess of /favicon.ico on a page without an icon (the app's
+    pages name theirs).
+    """
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and not ICON_GUESS.search(entry["message"])
+    ]
 
 
 # --- the keyboard -------------------------------------------------------------------------
