@@ -68,6 +68,7 @@ def banner(**options) -> str:
 
 def test_the_banner_names_the_addresses_every_login_and_how_to_log_in(seeded, debug):
     text = banner(address="127.0.0.1:8123")
+    assert text.strip().startswith("Open http://127.0.0.1:8123/ in a browser")  # the web app first
     for address in ("http://127.0.0.1:8123/app/", "http://127.0.0.1:8123/api/docs/", "http://127.0.0.1:8123/api/redoc/",
                     "http://127.0.0.1:8123/api/v1/schema/", "var/mail/"):
         assert address in text

@@ -73,8 +73,10 @@ class Command(BaseCommand):
 
         write = self.stdout.write
         write("")
-        write(f"The demo coalition is served at {base}/ (stop with Ctrl-C):")
-        write(f"  Web app    {base}/app/   (sign in with a demo login below)")
+        write(f"Open {base}/ in a browser and sign in with a demo login below (stop with Ctrl-C).")
+        write(f"  Web app    {base}/   (the caseworkers' pages, under {base}/app/)")
+        write("  Try        a referral's whole life: hotline-be-caseworker opens a case and transfers it to shelter-be,")
+        write("             shelter-be-caseworker accepts and refers on to care-nl, care-nl-caseworker accepts and completes")
         write(f"  API docs   {base}/api/docs/   (Swagger UI; ReDoc at {base}/api/redoc/)")
         write(f"  API        {base}/api/v1/…   (schema {base}/api/v1/schema/; log in with POST /api/v1/auth/token/)")
         write(f"  Mails      {_mail_folder()}")
