@@ -25,7 +25,7 @@ AUTOLINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^>\s]+)>")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 # A path into this repository as prose writes it: `referrals/services.py`, `tests/support/`.
-REPO_PATH = re.compile(r"(?<![\w/.:-])(?:coalition|partners|referrals|api_docs|tests|scripts|bench|requirements|locale|\.ci)/[\w./-]*")
+REPO_PATH = re.compile(r"(?<![\w/.:-])(?:coalition|partners|referrals|web|docs|api_docs|tests|scripts|bench|requirements|locale|\.ci)/[\w./-]*")
 # Anything that climbs out of the folder it is written in: ../shared/DESIGN.md.
 PARENT_PATH = re.compile(r"(?<![\w.$/])\.\./[\w./-]*")
 # Design notes that live outside the repository, by the names they were cited by.
@@ -83,6 +83,25 @@ def test_every_link_names_a_file_of_the_repository_that_exists(doc):
         elif fragment and file.suffix == ".md" and fragment not in _anchors(file):
             broken.append(f"{target}: no heading #{fragment} in {_doc_id(file.resolve())}")
     assert broken == []
+
+
+IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")  # ![alt](target "title")
+IMAGE_MAX_BYTES = 200_000
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=_doc_id)
+def test_every_image_says_what_it_shows_and_is_a_small_file_of_the_repository(doc):
+    """An image is a committed PNG or SVG here (none fetched from elsewhere), with alt text, kept small."""
+    wrong = []
+    for alt, target in IMAGE.findall(_prose(doc)):
+        file = doc.parent / target
+        if not alt.strip():
+            wrong.append(f"{target}: no alt text")
+        if re.match(r"[a-z][a-z0-9+.-]*:", target) or not _inside_repository(file) or not file.is_file():
+            wrong.append(f"{target}: not a file of the repository")
+        elif file.suffix not in (".png", ".svg") or file.stat().st_size > IMAGE_MAX_BYTES:
+            wrong.append(f"{target}: not a PNG or SVG under {IMAGE_MAX_BYTES} bytes")
+    assert wrong == []
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=_doc_id)
