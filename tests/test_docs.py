@@ -25,7 +25,9 @@ AUTOLINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^>\s]+)>")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 # A path into this repository as prose writes it: `referrals/services.py`, `tests/support/`.
-REPO_PATH = re.compile(r"(?<![\w/.:-])(?:coalition|partners|referrals|web|docs|api_docs|tests|scripts|bench|requirements|locale|\.ci)/[\w./-]*")
+REPO_PATH = re.compile(
+    r"(?<![\w/.:-])(?:coalition|partners|referrals|web|docs|api_docs|tests|scripts|bench|requirements|locale|\.ci)/[\w./-]*"
+)
 # Anything that climbs out of the folder it is written in: ../shared/DESIGN.md.
 PARENT_PATH = re.compile(r"(?<![\w.$/])\.\./[\w./-]*")
 # Design notes that live outside the repository, by the names they were cited by.
