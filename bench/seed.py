@@ -96,7 +96,7 @@ ORGANISATION_FIELDS = ["id", "slug", "name", "kind", "country", "regions", "lang
                        "description", "website", "contact_email", "contact_phone", "caseworker_mfa_required",
                        "created_at", "updated_at"]
 USER_FIELDS = ["id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
-               "is_staff", "is_active", "date_joined", "organisation", "roles", "token_version"]
+               "is_staff", "is_active", "date_joined", "organisation", "roles", "token_version", "language"]
 CASE_FIELDS = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "opened_by_organisation",
                "closed_at", "outcome", "version", "updated_at", "legal_hold", "legal_hold_reason"]
 SUBJECT_FIELDS = ["case", "given_name", "family_name", "date_of_birth", "birth_year", "gender", "language",
@@ -243,7 +243,7 @@ class Seeder:
                 if not first_of_org:
                     self.caseworker_of.setdefault(org, user_id)
             fields = [user_id, "!bench-no-password", NULL, "f", username, "", "", f"{username}@bench.invalid",
-                      "f", "t", joined, org, json.dumps(roles), "0"]
+                      "f", "t", joined, org, json.dumps(roles), "0", ""]
             add("\t".join(fields) + "\n")
 
     # cases, referrals, involvements, events, audit --------------------------------

@@ -40,6 +40,7 @@ from referrals.choices import (
     Urgency,
 )
 from referrals.models import Case, Consent, Referral
+from tests.support.matrix_objects import STEPS_TO  # the steps from a draft to each state
 from tests.support.personas import Persona, approved_api_key, make_user
 from tests.support.transactions import rolled_back
 
@@ -51,16 +52,6 @@ STATES = [
     ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED, ReferralStatus.ACCEPTED,
     ReferralStatus.DECLINED, ReferralStatus.WITHDRAWN, ReferralStatus.COMPLETED,
 ]
-# The steps from a draft to each state, each by its party.
-STEPS_TO = {
-    ReferralStatus.DRAFT: [],
-    ReferralStatus.SENT: ["send"],
-    ReferralStatus.ACKNOWLEDGED: ["send", "acknowledge"],
-    ReferralStatus.ACCEPTED: ["send", "accept"],
-    ReferralStatus.DECLINED: ["send", "decline"],
-    ReferralStatus.WITHDRAWN: ["send", "withdraw"],
-    ReferralStatus.COMPLETED: ["send", "accept", "complete"],
-}
 
 
 # --- the viewers ----------------------------------------------------------------------------------------

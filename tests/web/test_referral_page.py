@@ -21,17 +21,11 @@ from coalition.core.errors import DomainError
 from referrals import services
 from referrals.models import Referral, ReferralMessage
 from tests.support.concurrency import race
-from tests.support.flows import CHILD
+from tests.support.identity import SUBJECT, assert_no_identity
 from tests.support.web import comparable_page, web_client_for
 from web.views.referrals import referral_actions
 
-GUARDIAN = "Aunt Velmora Testcase, 0470 11 22 33"
-SUBJECT = CHILD | {"guardian_contact": GUARDIAN}
 REASON = "Needs a safe bed tonight; contact through the school counsellor."
-IDENTITY = [
-    SUBJECT["given_name"], SUBJECT["family_name"], SUBJECT["date_of_birth"], "03-04-2010", "03/04/2010",
-    "3 april 2010", "April 3, 2010", "3 avril 2010", SUBJECT["municipality"], SUBJECT["safe_contact"], GUARDIAN,
-]
 
 
 def page(pk) -> str:
@@ -40,12 +34,6 @@ def page(pk) -> str:
 
 def action(pk, name) -> str:
     return f"/app/referrals/{pk}/{name}/"
-
-
-def assert_no_identity(text: str) -> None:
-    for value in IDENTITY:
-        for form in {value, html_lib.escape(value), html_lib.escape(value, quote=False)}:
-            assert form not in text, f"identity on the page: {value!r}"
 
 
 def sent(flow, **extra):
