@@ -27,20 +27,13 @@ from referrals.choices import InvolvementRole, ReferralKind, ReferralStatus
 from referrals.models import Case, Involvement, Referral, ReferralMessage
 from tests.support import browser as b
 from tests.support.flows import CHILD
+from tests.support.identity import assert_no_identity
 from tests.support.personas import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
-# What never shows before a recipient accepts: who the young person is and how to reach her.
-IDENTITY = [CHILD["given_name"], CHILD["family_name"], CHILD["municipality"], CHILD["safe_contact"]]
-BIRTH_DATES = [CHILD["date_of_birth"], "3 April 2010", "April 3, 2010", "03/04/2010", "04/03/2010"]
 REASON = "Needs a safe place tonight; the contact goes through the school counsellor."
 COUNSELLING_REASON = "Moves to North Holland next month and asks for counselling there."
-
-
-def identity_shown(text: str) -> list[str]:
-    """The young person's identifying details found in ``text``."""
-    return [detail for detail in IDENTITY + BIRTH_DATES if detail in text]
 
 
 def sign_in(browser, live_server, persona) -> None:
@@ -117,7 +110,7 @@ def test_hotline_refers_to_shelter_which_accepts_and_refers_on_to_care(browser, 
     for triage in ("Transfer of the lead", "Teen pimps (loverboys)", "Urgent", "Shelter or safe housing", "16",
                    "Female", "BE-VLG", "Dutch", "Changes in general behaviour", REASON):
         assert triage in seen, f"{triage!r} missing from the preview"
-    assert identity_shown(seen) == []
+    assert_no_identity(seen, "the preview")
     assert "does not get the young person's name, date of birth, municipality" in seen
     page_is_clean(browser)
     preview_screenshot = b.screenshot(browser, "referral-form-preview")
@@ -131,14 +124,14 @@ def test_hotline_refers_to_shelter_which_accepts_and_refers_on_to_care(browser, 
     sign_in(browser, live_server, shelter)
     incoming = b.part(browser, "Incoming referrals waiting for your answer")
     assert "Test hotline-be" in incoming.text and "Urgent" in incoming.text
-    assert identity_shown(b.page_text(browser)) == []
+    assert_no_identity(b.page_text(browser), browser.current_url)
     page_is_clean(browser)
     inbox_screenshot = b.screenshot(browser, "inbox")
 
     b.follow(incoming, re.compile("Teen pimps"))
     assert b.heading(browser) == "Referral: Teen pimps (loverboys)"
     assert REASON in b.part(browser, "Triage data").text
-    assert identity_shown(b.page_text(browser)) == []
+    assert_no_identity(b.page_text(browser), browser.current_url)
     b.press_in_place(browser, "Accept")
     assert "You accepted the referral." in b.part(browser, "What you can do").text
     assert "Accepted" in b.part(browser, "Status and deadlines").text
@@ -166,7 +159,8 @@ def test_hotline_refers_to_shelter_which_accepts_and_refers_on_to_care(browser, 
     assert b.field(browser, "A consent recorded in the case").is_selected()  # the hotline's consent covers care-nl
     b.press(browser, "Preview what the recipient will see")
     preview = b.part(browser, "What Test care-nl will see before accepting")
-    assert "Counselling and therapy" in preview.text and identity_shown(preview.text) == []
+    assert "Counselling and therapy" in preview.text
+    assert_no_identity(preview.text, "the preview")
     b.press(preview, "Send to Test care-nl")
     assert "The referral is sent to Test care-nl." in b.page_text(browser)
     sign_out(browser)
@@ -176,7 +170,7 @@ def test_hotline_refers_to_shelter_which_accepts_and_refers_on_to_care(browser, 
     incoming = b.part(browser, "Incoming referrals waiting for your answer")
     assert "Test shelter-be" in incoming.text
     b.follow(incoming, re.compile("Teen pimps"))
-    assert identity_shown(b.page_text(browser)) == []
+    assert_no_identity(b.page_text(browser), browser.current_url)
     b.press_in_place(browser, "Accept")
     thread = b.part(browser, "Messages")
     b.fill(thread, "Message", "We can see her on Tuesday; please tell her the address.")
