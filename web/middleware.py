@@ -7,6 +7,7 @@ reads the session cookie.
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from coalition.api.problems import log_outage
@@ -108,7 +109,8 @@ class WebSessionMiddleware:
 
 
 class PersonLanguageMiddleware:
-    """Web pages speak the signed-in person's chosen language (``User.language``).
+    """Web pages speak the signed-in person's chosen language (``User.language``) and show
+    times in the coalition's time zone (``COALITION_TIME_ZONE``).
 
     Without a choice (or signed out) the language is Django's pick: the
     ``django_language`` cookie the language switch sets, else ``Accept-Language``.
@@ -118,12 +120,16 @@ class PersonLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_web_path(request.path) and request.user.is_authenticated:
+        if not is_web_path(request.path):
+            return self.get_response(request)
+        if request.user.is_authenticated:
             chosen = getattr(request.user, "language", "")
             if chosen and chosen in dict(settings.LANGUAGES):
                 translation.activate(chosen)
                 request.LANGUAGE_CODE = chosen
-        return self.get_response(request)
+        # Pages show times on the coalition's clock (the one deadlines are counted in), not UTC.
+        with timezone.override(ZoneInfo(settings.COALITION_TIME_ZONE)):
+            return self.get_response(request)
 
 
 
