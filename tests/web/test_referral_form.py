@@ -27,9 +27,6 @@ from tests.support.personas import make_organisation
 from tests.support.web import web_client_for
 from web.referral_forms import CaseworkerOf, recipient_view
 
-# web:case and web:referral are other areas' pages: stand-ins until they are merged.
-pytestmark = pytest.mark.urls("tests.support.pending_pages")
-
 GUARDIAN = "Aunt on 0470 00 00 00, weekdays only"
 IDENTITY = [
     CHILD["given_name"], CHILD["family_name"], CHILD["date_of_birth"], "April 3, 2010", "03/04/2010",
