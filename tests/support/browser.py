@@ -27,13 +27,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -288,8 +288,22 @@ def submit(driver: WebDriver, element: WebElement) -> None:
 def wait_for_new_page(driver: WebDriver, old_page: WebElement) -> None:
     """Waits until the document that held ``old_page`` is gone and the new one has loaded."""
     wait = WebDriverWait(driver, WAIT_SECONDS)
-    wait.until(ec.staleness_of(old_page))
+    wait.until(_gone(old_page))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: WebElement):
+    """Like ``staleness_of``, and also when Chromium, mid-navigation, answers that the element's node
+    "does not belong to the document" (a plain WebDriverException, not a stale-element one)."""
+
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+        return False
+
+    return check
 
 
 def press(scope: Scope, name: str | re.Pattern[str]) -> None:
