@@ -23,8 +23,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners import services
 from partners.authentication import split_api_key
-from partners.choices import ApiKeyScope, Role
-from partners.models import ApiKey, Organisation, User
+from partners.choices import ApiKeyScope
+from partners.models import ApiKey, Organisation
 from partners.tokens import issue_tokens_for_tests
 from referrals.choices import (
     CaseStatus,
@@ -36,9 +36,8 @@ from tests.support.matrix_objects import (
     OBJECT_BUILDERS,
     open_case,
     parties,
-    with_fields,
 )
-from tests.support.personas import PASSWORD, Persona, make_user, the_orgs, the_personas
+from tests.support.personas import PASSWORD, Persona, the_orgs, the_personas
 from tests.support.routes import ROUTES, SERVED_METHODS
 
 MATRIX_PATH = Path(__file__).resolve().parent.parent / "authz_matrix.yaml"
@@ -59,62 +58,6 @@ ROW_FIELDS = {"route", "method", "object", "relation", "state", "setup", "body",
 RELATIONS = ("own", "partner", "unrelated")
 PLACEHOLDERS = {"password", "refresh", "totp", "own_case", "partner_organisation"}
 PROBLEM_TYPES = {401: "not-authenticated", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "business-rule"}
-
-
-# --- events: webhook endpoints and their deliveries (coalition/events) ----------------------
-
-
-def _webhook_of(organisation: Organisation):
-    """An endpoint of ``organisation`` on a public address (an IP literal: no DNS needed)."""
-    from coalition.events.models import WebhookEndpoint
-    from coalition.events.services import new_webhook_secret
-
-    return WebhookEndpoint.objects.create(
-        organisation=organisation, url="https://93.184.216.34/hook", secret=new_webhook_secret()
-    )
-
-
-def _webhook_delivery(owner: Organisation, _counterpart: Organisation, state: dict) -> dict[str, Any]:
-    """A failed delivery of one of ``owner``'s events to one of its endpoints."""
-    from coalition.events.models import DeliveryStatus, Event, WebhookDelivery
-
-    endpoint = _webhook_of(owner)
-    event = Event.objects.create(type="referral.sent", organisations=[str(owner.pk)])
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=DeliveryStatus.FAILED, attempts=10)
-    return {"id": endpoint.pk, "delivery_id": delivery.pk}
-
-
-OBJECT_BUILDERS |= {"webhook": with_fields(_webhook_of), "webhook_delivery": _webhook_delivery}
-
-
-# --- invitations and approvals (partners) ---------------------------------------------------
-
-
-def _admin_of(organisation: Organisation, name: str) -> User:
-    return make_user(f"matrix-{name}-{organisation.slug}", organisation, [Role.ORG_ADMIN])
-
-
-def _invitation_of(organisation: Organisation):
-    """A pending invitation sent by an org admin of ``organisation`` who is not a persona."""
-    return services.invitation_create(
-        actor=_admin_of(organisation, "inviter"), organisation=organisation, email="invitee@example.org",
-        username=f"matrix-invitee-{organisation.slug}", roles=[Role.ORG_ADMIN],
-    )
-
-
-def _approval_of(organisation: Organisation):
-    """A pending key approval requested by one of two non-persona admins: no coordinator decides it."""
-    from partners.models import AccessApproval
-
-    requester = _admin_of(organisation, "requester")
-    _admin_of(organisation, "second-admin")
-    created = services.api_key_create(
-        actor=requester, name="Needs approval", scopes=[ApiKeyScope.REFERRALS_READ], expires_at=None
-    )
-    return AccessApproval.objects.get(api_key=created.api_key)
-
-
-OBJECT_BUILDERS |= {"invitation": with_fields(_invitation_of), "approval": with_fields(_approval_of)}
 
 
 # The states a builder can bring its object to (directory objects take any field values).

@@ -113,7 +113,10 @@ def hand_of(organisation: Organisation) -> User:
     hand, _created = User.objects.get_or_create(
         username=f"matrix-hand-{organisation.slug}",
         defaults={
-            "organisation": organisation, "roles": [role], "email": "hand@example.org", "password": make_password(None)
+            "organisation": organisation,
+            "roles": [role],
+            "email": "hand@example.org",
+            "password": make_password(None),
         },
     )
     return hand
@@ -221,6 +224,59 @@ def exception_builder(owner: Organisation, counterpart: Organisation, state: dic
     return {"id": exception.pk}
 
 
+# --- events: webhook endpoints and their deliveries (coalition/events) ----------------------
+
+
+def _webhook_of(organisation: Organisation):
+    """An endpoint of ``organisation`` on a public address (an IP literal: no DNS needed)."""
+    from coalition.events.models import WebhookEndpoint
+    from coalition.events.services import new_webhook_secret
+
+    return WebhookEndpoint.objects.create(
+        organisation=organisation, url="https://93.184.216.34/hook", secret=new_webhook_secret()
+    )
+
+
+def _webhook_delivery(owner: Organisation, _counterpart: Organisation, state: dict) -> dict[str, Any]:
+    """A failed delivery of one of ``owner``'s events to one of its endpoints."""
+    from coalition.events.models import DeliveryStatus, Event, WebhookDelivery
+
+    endpoint = _webhook_of(owner)
+    event = Event.objects.create(type="referral.sent", organisations=[str(owner.pk)])
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=DeliveryStatus.FAILED, attempts=10)
+    return {"id": endpoint.pk, "delivery_id": delivery.pk}
+
+
+# --- invitations and approvals (partners) ---------------------------------------------------
+
+
+def _admin_of(organisation: Organisation, name: str) -> User:
+    return make_user(f"matrix-{name}-{organisation.slug}", organisation, [Role.ORG_ADMIN])
+
+
+def _invitation_of(organisation: Organisation):
+    """A pending invitation sent by an org admin of ``organisation`` who is not a persona."""
+    return services.invitation_create(
+        actor=_admin_of(organisation, "inviter"),
+        organisation=organisation,
+        email="invitee@example.org",
+        username=f"matrix-invitee-{organisation.slug}",
+        roles=[Role.ORG_ADMIN],
+    )
+
+
+def _approval_of(organisation: Organisation):
+    """A pending key approval requested by one of two non-persona admins: no coordinator decides it."""
+    from partners.models import AccessApproval
+
+    requester = _admin_of(organisation, "requester")
+    _admin_of(organisation, "second-admin")
+    created = services.api_key_create(
+        actor=requester, name="Needs approval", scopes=[ApiKeyScope.REFERRALS_READ], expires_at=None
+    )
+    return AccessApproval.objects.get(api_key=created.api_key)
+
+
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
 OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
     "organisation": with_fields(lambda organisation: organisation),
@@ -230,4 +286,8 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "consent": consent_builder,
     "referral": referral_builder,
     "exception": exception_builder,
+    "webhook": with_fields(_webhook_of),
+    "webhook_delivery": _webhook_delivery,
+    "invitation": with_fields(_invitation_of),
+    "approval": with_fields(_approval_of),
 }

@@ -22,9 +22,17 @@ from tests.support.personas import Persona
 from tests.support.routes import SERVED_METHODS, WEB_ROUTES
 from tests.support.web import web_client_for
 
-MATRIX = yaml.safe_load((Path(__file__).with_name("page_matrix.yaml")).read_text(encoding="utf-8"))
+MATRIX_PATH = Path(__file__).with_name("page_matrix.yaml")
+MATRIX = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
 PERSONAS: list[str] = MATRIX["personas"]
-ROWS: list[dict[str, Any]] = MATRIX["rows"]
+# More rows, one file per area of the app (oversight, figures, administration, audit), in the
+# same format; only the main file names the personas.
+MATRIX_PARTS = sorted((MATRIX_PATH.parent / "page_matrix.d").glob("*.yaml"))
+ROWS: list[dict[str, Any]] = MATRIX["rows"] + [
+    row for part in MATRIX_PARTS for row in yaml.safe_load(part.read_text(encoding="utf-8"))["rows"]
+]
+# The objects whose pages carry the version they were read at (a hidden field, ${version}).
+VERSIONED: dict[str, type[Case] | type[Referral]] = {"referral": Referral, "case": Case, "consent": Case}
 ROW_FIELDS = {"route", "method", "object", "relation", "state", "params", "form", "expect"}
 STATUSES = {200, 204, 302, 303, 403, 404, 405, 409, 422, 429}
 SIGN_IN = "/app/sign-in/"
@@ -57,8 +65,8 @@ def _target(row: dict, persona: Persona, orgs) -> tuple[str, dict[str, Any]]:
     if row.get("object"):
         owner, counterpart = parties(row["relation"], row["object"], persona, orgs)
         parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}))
-        model = Referral if row["object"] == "referral" else Case
-        version = model.objects.get(pk=parameters["id"]).version
+        model = VERSIONED.get(row["object"])
+        version = model.objects.get(pk=parameters["id"]).version if model is not None else None
     path = row["route"]
     for name, value in parameters.items():
         path = path.replace("{" + name + "}", str(value))
