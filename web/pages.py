@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -32,6 +32,25 @@ def signed_in(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     wrapper.signed_in = True  # type: ignore[attr-defined]  # read by the page route walk
     return wrapper
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """The page is for people holding one of ``roles``: anyone else signed in gets the 403 page.
+
+    Put it under ``@signed_in`` (signed-out people are sent to sign in first). The role says
+    which pages a person may open; the selectors and services still decide what is on them.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(person(request).has_role(role) for role in roles):
+                raise PermissionDenied()
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def person(request: HttpRequest) -> User:

@@ -11,14 +11,11 @@ reference (the first characters of its id), never by the young person's name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models as db
 from django.http import HttpRequest, HttpResponse
@@ -47,22 +44,14 @@ from referrals.selectors import (
 from .. import drafts
 from ..case_forms import CaseEditForm, CaseOpenForm, CaseSearchForm, CloseForm, ConsentForm, VersionForm
 from ..errors import add_domain_error
-from ..pages import person, scoped_or_404, signed_in
+from ..pages import person, role_required, scoped_or_404, signed_in
 
 PAGE_SIZE = 25
 OPEN_DRAFT = "case-open"  # the draft key of the case form (web.drafts)
 
 
-def caseworker_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The page is for caseworkers: anyone else signed in gets the 403 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not person(request).has_role(Role.CASEWORKER):
-            raise PermissionDenied()
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# The case pages are for caseworkers: anyone else signed in gets the 403 page.
+caseworker_only = role_required(Role.CASEWORKER)
 
 
 def case_actions(actor: User, case: Case) -> frozenset[str]:
