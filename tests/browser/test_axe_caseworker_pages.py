@@ -19,7 +19,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.utils import translation
 from selenium.webdriver.common.by import By
 
 from partners import services as partner_services
@@ -27,52 +26,11 @@ from referrals import services
 from referrals.choices import CaseStatus, ReferralStatus
 from tests.support import browser as b
 from tests.support.matrix_objects import case_in, hand_of, referral_in
+from tests.support.pages_in_browser import Pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
 LANGUAGES = ["en", "nl", "fr"]
-
-
-class Pages:
-    """Opens pages in one language and records what each one fails (empty: all passed)."""
-
-    def __init__(self, browser, live_server, language: str):
-        self.browser = browser
-        self.live_server = live_server
-        self.language = language
-        self.failures: dict[str, list[str]] = {}
-        self.checked: list[str] = []
-
-    def t(self, english: str) -> str:
-        """``english`` as the page says it in its language."""
-        with translation.override(self.language):
-            return translation.gettext(english)
-
-    def as_person(self, user) -> None:
-        self.browser.delete_all_cookies()
-        b.signed_in_as(self.browser, self.live_server, user)
-
-    def open(self, path: str, name: str) -> None:
-        b.open_page(self.browser, self.live_server, path)
-        self.check(name)
-
-    def check(self, name: str) -> None:
-        """What the page now shown fails: its language, template syntax, axe-core, other origins, the CSP."""
-        problems = []
-        if b.page_language(self.browser) != self.language:
-            problems.append(f"the page is in {b.page_language(self.browser)!r}")
-        if b.heading(self.browser) in ("", "Sign in", self.t("Sign in")):
-            problems.append(f"not the page expected: {b.heading(self.browser)!r}")
-        leaked = [mark for mark in ("{#", "#}", "{%", "%}", "{{", "}}") if mark in b.page_text(self.browser)]
-        if leaked:
-            problems.append(f"template syntax shown on the page: {leaked}")
-        problems += b.axe_violations(self.browser)
-        problems += [f"a request to another origin: {url}" for url in b.third_party_requests(self.browser)]
-        problems += [f"refused by the CSP: {message}" for message in b.csp_violations(self.browser)]
-        self.checked.append(name)
-        b.screenshot(self.browser, f"{self.language}-{len(self.checked):02d}-{name}")
-        if problems:
-            self.failures[f"{name} ({self.browser.current_url})"] = problems
 
 
 @pytest.fixture
