@@ -370,10 +370,15 @@ def kind_choices(actor: Actor, case: Case) -> list[tuple[str, Any]]:
 
 
 def consent_choices(consents: Iterable[Consent], names: dict[str, str]) -> list[tuple[str, str]]:
-    """The case's consents not withdrawn, each described by who gave it, how, for what, to whom and how long."""
+    """The case's consents still usable, each described by who gave it, how, for what, to whom and how long.
+
+    Withdrawn and expired consents are left out: sending would refuse them. Their end is read
+    on the date the services check it on (``now.date()``, see ``referrals.services``).
+    """
+    today = timezone.now().date()
     choices = []
     for consent in consents:
-        if consent.withdrawn_at is not None:
+        if consent.withdrawn_at is not None or (consent.valid_until is not None and consent.valid_until < today):
             continue
         purposes = ", ".join(_label(ConsentPurpose, p).lower() for p in consent.purposes)
         if consent.recipients:

@@ -21,7 +21,7 @@ from coalition.audit.models import AuditEntry
 from coalition.core.actors import Actor
 from coalition.events.models import Event
 from partners.choices import MembershipStatus, OrganisationKind, Phenomenon
-from referrals.models import Referral
+from referrals.models import Consent, Referral
 from tests.support.flows import CHILD
 from tests.support.personas import make_organisation
 from tests.support.web import web_client_for
@@ -636,3 +636,11 @@ def test_every_control_has_a_label_and_every_group_a_fieldset_with_a_legend(hotl
     assert all(fieldset["legend"] for fieldset in controls.fieldsets)
     assert page.count("<h1") == 1
     assert 'aria-describedby="id_recipient_error"' in page
+
+
+def test_an_expired_consent_is_not_offered(hotline, flow, case, consent):
+    lapsed = flow.consent(case["id"], valid_from="2020-01-01", valid_until="2020-12-31")
+    page = hotline.get(new_url(case["id"])).content.decode()
+    assert consent["id"] in page
+    assert lapsed["id"] not in page
+    assert Consent.objects.filter(pk=lapsed["id"]).exists()  # recorded, only not offered
