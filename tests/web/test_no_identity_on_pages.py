@@ -72,3 +72,13 @@ def test_a_former_leads_pages_hold_no_identity_after_its_transfer_was_accepted(s
     seen = _walk(web_client_for(personas["caseworker"].user), [scenario["moved"], scenario["transfer"]])
     assert seen[f"/app/cases/{scenario['moved']}/"] == 200
     assert seen[f"/app/referrals/{scenario['transfer']}/"] == 200
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "org_admin", "auditor"])
+def test_no_page_shows_identity_to_a_coordinator_an_org_admin_or_the_auditor(scenario, personas, persona):
+    """Those roles never see a young person on a page (the auditor only in the export's download).
+
+    A subject's id is its case's, so the scenario's ids reach the auditor's subject pages too.
+    """
+    seen = _walk(web_client_for(personas[persona].user), list(scenario.values()))
+    assert seen["/app/"] in (200, 302)
