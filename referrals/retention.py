@@ -14,6 +14,7 @@ own transaction; the purge acts as the system (no actor).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +31,16 @@ from coalition.events.services import emit
 from .choices import CaseStatus
 from .models import Case, Involvement, LegalBasisException, Referral, ReferralMessage, Subject
 
+# Higher layers that keep data of their own about a case (the web app's form drafts) register
+# a function here; erasure and the purge call each with the case, in their transaction.
+_ERASURE_HOOKS: list[Callable[[Case], object]] = []
+
+
+def register_erasure_hook(hook: Callable[[Case], object]) -> None:
+    """Have ``hook(case)`` delete what its app holds about ``case`` whenever its identity is erased or purged."""
+    if hook not in _ERASURE_HOOKS:
+        _ERASURE_HOOKS.append(hook)
+
 
 def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
@@ -45,6 +56,8 @@ def erase_personal_data(case: Case, now: datetime) -> dict[str, int]:
     messages = ReferralMessage.objects.filter(referral__case=case).update(body="")
     Case.objects.filter(pk=case.pk).bump_version(purged_at=now, updated_at=now)
     forget_case(case.pk)  # Idempotency-Key records about the case: a replay afterwards is a fresh request
+    for hook in _ERASURE_HOOKS:
+        hook(case)
     case.refresh_from_db()
     return {"subject_removed": subjects, "referrals": referrals, "exceptions": exceptions, "messages": messages}
 

@@ -32,10 +32,12 @@ from typing import Any
 
 from django import forms
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from coalition.audit.services import record
 from partners.models import User
+from referrals.models import Case, Referral
 
 from .models import FormDraft
 
@@ -149,6 +151,20 @@ def purge_drafts(now: datetime | None = None) -> int:
     count, _ = FormDraft.objects.filter(updated_at__lt=now - DRAFT_LIFETIME).delete()
     if count:
         record(action="draft.purge", actor=None, object_type="form_draft", detail={"drafts": count})
+    return count
+
+
+def forget_case(case: Case) -> int:
+    """Delete every person's drafts about ``case`` or one of its referrals: its identity is erased or purged.
+
+    Registered with ``referrals.retention`` (``WebConfig.ready``); runs in the erasure's
+    transaction, so a draft cannot bring back what the erasure removed.
+    """
+    ids = [case.pk, *Referral.objects.filter(case=case).values_list("pk", flat=True)]
+    query = Q()
+    for pk in ids:
+        query |= Q(key__endswith=f":{pk}")
+    count, _ = FormDraft.objects.filter(query).delete()
     return count
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from coalition.audit.models import AuditEntry
 from coalition.events import jobs
 from partners.choices import Role
+from referrals import retention
 from referrals.models import Case
 from tests.support.personas import make_user
 from tests.support.web import web_client_for
@@ -193,3 +194,14 @@ def test_a_draft_restores_only_fields_the_form_has():
     draft = drafts.Draft(key="case-open", data={"phenomena": ["grooming"], "region": ["BE-VLG"], "lead": ["x"]},
                          saved_at=timezone.now())
     assert drafts.initial_from(CaseOpenForm, draft) == {"phenomena": ["grooming"], "region": "BE-VLG"}
+
+
+def test_erasing_a_case_deletes_every_draft_about_it_and_only_those(flow, author, colleague, personas):
+    case = flow.open_case()
+    other = flow.open_case()
+    drafts.save_draft(author, f"referral-new:{case['id']}", {"reason": ["Needs a bed"]})
+    drafts.save_draft(colleague, f"referral-new:{case['id']}", {"reason": ["Needs a bed too"]})
+    drafts.save_draft(author, f"referral-new:{other['id']}", {"reason": ["Another case"]})
+    drafts.save_draft(author, "case-open", {"region": ["BE-VLG"]})
+    retention.erase_personal_data(Case.objects.get(pk=case["id"]), timezone.now())
+    assert sorted(FormDraft.objects.values_list("key", flat=True)) == ["case-open", f"referral-new:{other['id']}"]
