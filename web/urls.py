@@ -51,4 +51,16 @@ urlpatterns = [
     path("referrals/<uuid:pk>/", referrals.referral, name="referral"),
     path("referrals/<uuid:pk>/messages/", referrals.referral_messages, name="referral-messages"),
     path("referrals/<uuid:pk>/<referral_action:action>/", referrals.referral_action, name="referral-action"),
+    # --- oversight (coordinators) ---
+
+    # --- membership (coordinators) ---
+
+    # --- figures (everyone but the auditor) ---
+
+    # --- the organisation (org admins): people, invitations, approvals, profile, settings ---
+
+    # --- integrations (org admins): API keys, webhooks ---
+
+    # --- audit (the auditor) ---
+
 ]
