@@ -8,7 +8,6 @@ justification, in the coordinators' review queue, because reviewing it is the po
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -265,6 +264,3 @@ class TimingsSerializer(_FromFieldMixin, serializers.Serializer):
     min_cell = serializers.IntegerField()
     results = UrgencyTimingSerializer(many=True)
 
-
-def min_cell() -> int:
-    return settings.STATISTICS_MIN_CELL

@@ -20,7 +20,6 @@ from rest_framework.response import Response
 from coalition.api.negotiation import FormatParameterNegotiation
 from coalition.api.schema import CoalitionAutoSchema
 from coalition.api.views import CoalitionAPIView, ScopedViewSet, VersionedViewSet
-from coalition.oversight.replica import statistics_reads
 from partners.choices import Role
 from partners.policy import allow
 from referrals import selectors as referral_selectors
@@ -28,7 +27,7 @@ from referrals import services as referral_services
 from referrals.filters import ExceptionFilter
 from referrals.models import Case, Involvement, LegalBasisException, Referral
 
-from .. import selectors
+from .. import figures, selectors
 from ..filters import BouncedFilter, HandoverFilter, OverdueFilter, UnattendedFilter
 from . import serializers as s
 from .renderers import CSVRenderer
@@ -172,7 +171,7 @@ class StatisticsView(CoalitionAPIView):
     def respond(self, body: dict, query: dict) -> Response:
         response = Response(body)
         if getattr(self.request, "accepted_renderer", None) and self.request.accepted_renderer.format == "csv":
-            name = f"{self.csv_name}-{query['first_day']}-{query['last_day']}.csv"
+            name = figures.csv_file_name(self.csv_name, {"from": query["first_day"], "to": query["last_day"]})
             response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
@@ -198,38 +197,10 @@ class ReferralStatisticsView(StatisticsView):
     )
     def get(self, request):
         query = self.query(request)
-        group_by = query["group_by"]
-        with statistics_reads():  # the read replica, when one is configured
-            statistics = selectors.referral_statistics(
-                request.user, start=query["start"], end=query["end"], group_by=group_by, period=query["period"]
-            )
-        body = {
-            "scope": selectors.statistics_scope(request.user),
-            "from": query["first_day"],
-            "to": query["last_day"],
-            "group_by": group_by,
-            "period": query["period"] if "period" in group_by else None,
-            "min_cell": s.min_cell(),
-            "total": statistics.total.as_dict(),
-            "margins": {d: [f.as_dict() for f in margin] for d, margin in statistics.margins.items()},
-            "cells": [f.as_dict() for f in statistics.cells],
-        }
-        return self.respond(s.ReferralStatisticsSerializer(body).data, query)
+        return self.respond(s.ReferralStatisticsSerializer(figures.referral_figures(request.user, query)).data, query)
 
     def csv_rows(self, data):
-        """One line per cell, then the subtotals and the total with ``all`` in the other columns."""
-        dimensions = list(data["group_by"])
-        yield [*dimensions, "count", "suppressed"]
-        for cell in data["cells"]:
-            yield [*(cell[d] for d in dimensions), cell["count"], cell["suppressed"]]
-        for dimension, margin in data["margins"].items():
-            for subtotal in margin:
-                values = [subtotal[dimension] if d == dimension else "all" for d in dimensions]
-                yield [*values, subtotal["count"], subtotal["suppressed"]]
-        if dimensions:
-            yield [*("all" for _ in dimensions), data["total"]["count"], data["total"]["suppressed"]]
-        else:
-            yield [data["total"]["count"], data["total"]["suppressed"]]
+        return figures.referral_figure_rows(data)
 
 
 class TimingStatisticsView(StatisticsView):
@@ -244,20 +215,7 @@ class TimingStatisticsView(StatisticsView):
     )
     def get(self, request):
         query = self.query(request)
-        with statistics_reads():  # the read replica, when one is configured
-            results = selectors.referral_timings(request.user, start=query["start"], end=query["end"])
-        body = {
-            "scope": selectors.statistics_scope(request.user),
-            "from": query["first_day"],
-            "to": query["last_day"],
-            "min_cell": s.min_cell(),
-            "results": results,
-        }
-        return self.respond(s.TimingsSerializer(body).data, query)
+        return self.respond(s.TimingsSerializer(figures.timing_figures(request.user, query)).data, query)
 
     def csv_rows(self, data):
-        yield ["urgency", "measure", "count", "median_hours", "suppressed"]
-        for row in data["results"]:
-            for measure in ("acknowledge", "accept"):
-                timing = row[measure]
-                yield [row["urgency"], measure, timing["count"], timing["median_hours"], timing["suppressed"]]
+        return figures.timing_figure_rows(data)
