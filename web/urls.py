@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from .views import account, cases, drafts, home, referral_form, referrals
+from .views import account, cases, drafts, figures, home, referral_form, referrals
 
 app_name = "web"
 
@@ -20,6 +20,21 @@ class ReferralActionConverter:
 
 
 register_converter(ReferralActionConverter, "referral_action")
+
+
+class FiguresCsvConverter:
+    """The two CSV downloads of the figures page: the counts (``referrals``) and the times (``timings``)."""
+
+    regex = "referrals|timings"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(FiguresCsvConverter, "figures_csv")
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -56,6 +71,8 @@ urlpatterns = [
     # --- membership (coordinators) ---
 
     # --- figures (everyone but the auditor) ---
+    path("figures/", figures.figures_page, name="figures"),
+    path("figures/<figures_csv:kind>.csv", figures.figures_csv, name="figures-csv"),
 
     # --- the organisation (org admins): people, invitations, approvals, profile, settings ---
 

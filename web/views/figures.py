@@ -1,0 +1,258 @@
+"""Figures as pictures: referral counts and median times, drawn on the server, with their tables and CSV.
+
+The figures are the API's (``coalition.oversight.figures``: the same selectors, the same
+small-count suppression, the same CSV); this page picks a period and up to two dimensions,
+draws each series as an SVG bar chart (``web.charts``) and gives the same figures as a
+table, the chart's text alternative. A suppressed figure is marked "hidden" in both, and the
+page says why. Coordinators see the whole coalition; caseworkers and org admins their
+organisation's referrals (sent or received); the auditor's work is the trail, not figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
+
+from coalition.oversight import figures
+from partners.choices import Phenomenon, Role
+from partners.models import User
+from partners.selectors import organisations_visible_to
+from referrals.choices import Gender, ReferralOutcome, ReferralStatus, Urgency
+
+from ..charts import BarChart, bar_chart
+from ..figure_forms import DIMENSION_LABELS, FiguresForm
+from ..pages import person, role_required, signed_in
+
+figures_readers = role_required(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
+
+CSV_KINDS = {"referrals": "referral-figures", "timings": "referral-timings"}
+
+
+@signed_in
+@require_safe
+@figures_readers
+def figures_page(request: HttpRequest) -> HttpResponse:
+    actor = person(request)
+    form = FiguresForm(request.GET)
+    context: dict[str, Any] = {"nav": "figures", "form": form, "scope": _scope(actor)}
+    if form.is_valid() and form.query is not None:
+        counts = figures.referral_figures(actor, form.query)
+        timings = figures.timing_figures(actor, form.query)
+        labels = _Labels(actor, counts)
+        query = _query_string(request.GET)
+        context |= {
+            "counts": counts,
+            "timings": timings,
+            "min_cell": counts["min_cell"],
+            "dimensions": [DIMENSION_LABELS[d] for d in counts["group_by"]],
+            "charts": _count_charts(counts, labels),
+            "table": _count_table(counts, labels),
+            "timing_charts": _timing_charts(timings),
+            "timing_rows": _timing_rows(timings),
+            "any_hidden": _any_hidden(counts, timings),
+            "csv_url": f"{reverse('web:figures-csv', args=['referrals'])}{query}",
+            "timings_csv_url": f"{reverse('web:figures-csv', args=['timings'])}{query}",
+        }
+    return render(request, "web/figures/page.html", context)
+
+
+@signed_in
+@require_safe
+@figures_readers
+def figures_csv(request: HttpRequest, kind: str) -> HttpResponse:
+    """The figures of the page's query as the API's CSV (``?format=csv``), as a download."""
+    actor = person(request)
+    form = FiguresForm(request.GET)
+    if not form.is_valid() or form.query is None:
+        return render(request, "web/figures/page.html", {"nav": "figures", "form": form, "scope": _scope(actor)},
+                      status=422)
+    if kind == "timings":
+        data = figures.timing_figures(actor, form.query)
+        rows = figures.timing_figure_rows(data)
+    else:
+        data = figures.referral_figures(actor, form.query)
+        rows = figures.referral_figure_rows(data)
+    response = HttpResponse(figures.csv_bytes(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{figures.csv_file_name(CSV_KINDS[kind], data)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _scope(actor: User) -> str:
+    if actor.has_role(Role.COORDINATOR):
+        return _("All referrals sent between members of the coalition.")
+    return _("The referrals your organisation sent or received.")
+
+
+def _query_string(query: QueryDict) -> str:
+    kept = QueryDict(mutable=True)
+    for name in FiguresForm.base_fields:
+        if query.get(name):
+            kept[name] = query[name]
+    encoded = kept.urlencode()
+    return f"?{encoded}" if encoded else ""
+
+
+class _Labels:
+    """The words for each dimension's codes, in the person's language; organisations by name."""
+
+    def __init__(self, actor: User, counts: dict[str, Any]):
+        self.names: dict[str, str] = {}
+        if "organisation" in counts["group_by"]:
+            ids = {cell["organisation"] for cell in counts["cells"]} - {"unknown"}
+            visible = organisations_visible_to(actor).filter(pk__in=ids).values_list("pk", "name")
+            self.names = {str(pk): name for pk, name in visible}
+
+    def __call__(self, dimension: str, code: str) -> str:
+        if code == "unknown":
+            return _("Unknown")
+        if dimension == "phenomenon":
+            return _choice(Phenomenon, code)
+        if dimension == "gender":
+            return _choice(Gender, code)
+        if dimension == "outcome":
+            return _choice(ReferralOutcome, code) if code in ReferralOutcome.values else _choice(ReferralStatus, code)
+        if dimension == "organisation":
+            return self.names.get(code, _("An organisation no longer listed"))
+        return code  # periods (2026-03, 2026-Q1, 2026) and age bands (12-14) read as they are
+
+
+def _choice(choices, code: str) -> str:
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return code
+
+
+def _count_text(figure: dict[str, Any]) -> str:
+    return _("hidden") if figure["suppressed"] else number_format(figure["count"])
+
+
+def _ordered(dimension: str, codes, labels: _Labels) -> list[str]:
+    """Periods in time order, age bands from young to old, everything else by its label."""
+    codes = list(dict.fromkeys(codes))
+    if dimension in ("period", "age_band"):
+        return sorted(codes, key=lambda code: (code == "unknown", code))
+    return sorted(codes, key=lambda code: (code == "unknown", labels(dimension, code).lower()))
+
+
+def _count_charts(counts: dict[str, Any], labels: _Labels) -> list[BarChart]:
+    """One chart for one dimension; for two, one chart of the first for each value of the second."""
+    by, *then = counts["group_by"]
+    cells = counts["cells"]
+    if not then:
+        title = _("Referrals by %(dimension)s") % {"dimension": str(DIMENSION_LABELS[by]).lower()}
+        items = [(labels(by, c[by]), c["count"], _count_text(c)) for c in _sorted_cells(cells, by, labels)]
+        return [bar_chart("counts", title, _chart_description(counts), items)]
+    second = then[0]
+    charts = []
+    for index, value in enumerate(_ordered(second, (c[second] for c in cells), labels)):
+        part = [c for c in cells if c[second] == value]
+        title = _("Referrals by %(dimension)s: %(dimension_2)s %(value)s") % {
+            "dimension": str(DIMENSION_LABELS[by]).lower(),
+            "dimension_2": str(DIMENSION_LABELS[second]).lower(),
+            "value": labels(second, value),
+        }
+        items = [(labels(by, c[by]), c["count"], _count_text(c)) for c in _sorted_cells(part, by, labels)]
+        charts.append(bar_chart(f"counts-{index}", title, _chart_description(counts), items))
+    return charts
+
+
+def _sorted_cells(cells: list[dict[str, Any]], dimension: str, labels: _Labels) -> list[dict[str, Any]]:
+    order = {code: position for position, code in enumerate(_ordered(dimension, (c[dimension] for c in cells), labels))}
+    return sorted(cells, key=lambda cell: order[cell[dimension]])
+
+
+def _chart_description(counts: dict[str, Any]) -> str:
+    return _(
+        "Number of referrals sent from %(start)s to %(end)s. Figures below %(min_cell)s are hidden; "
+        "the table below gives every figure."
+    ) % {"start": counts["from"], "end": counts["to"], "min_cell": counts["min_cell"]}
+
+
+def _count_table(counts: dict[str, Any], labels: _Labels) -> dict[str, Any]:
+    """The table alternative: one row per value of the first dimension; with two, one column per value of the second."""
+    by, *then = counts["group_by"]
+    cells = counts["cells"]
+    total = _count_text(counts["total"])
+    row_codes = _ordered(by, (c[by] for c in cells), labels)
+    if not then:
+        rows = [{"label": labels(by, c[by]), "cells": [_count_text(c)], "hidden": [c["suppressed"]]}
+                for c in _sorted_cells(cells, by, labels)]
+        return {"columns": [_("Referrals")], "rows": rows, "total": [total], "total_hidden": [counts["total"]["suppressed"]],
+                "row_header": DIMENSION_LABELS[by]}
+    second = then[0]
+    column_codes = _ordered(second, (c[second] for c in cells), labels)
+    found = {(c[by], c[second]): c for c in cells}
+    margin_by = {m[by]: m for m in counts["margins"].get(by, [])}
+    margin_second = {m[second]: m for m in counts["margins"].get(second, [])}
+    zero = {"count": 0, "suppressed": False}
+    rows = []
+    for code in row_codes:
+        figures_of_row = [found.get((code, column), zero) for column in column_codes] + [margin_by.get(code, zero)]
+        rows.append({"label": labels(by, code), "cells": [_count_text(f) for f in figures_of_row],
+                     "hidden": [f["suppressed"] for f in figures_of_row]})
+    totals = [margin_second.get(column, zero) for column in column_codes] + [counts["total"]]
+    return {
+        "columns": [labels(second, column) for column in column_codes] + [_("All")],
+        "rows": rows,
+        "total": [_count_text(f) for f in totals],
+        "total_hidden": [f["suppressed"] for f in totals],
+        "row_header": DIMENSION_LABELS[by],
+        "column_header": DIMENSION_LABELS[second],
+    }
+
+
+MEASURE_TITLES = {
+    "acknowledge": gettext_lazy("Median hours from sending to the first answer, by urgency"),
+    "accept": gettext_lazy("Median hours from sending to acceptance, by urgency"),
+}
+
+
+def _hours_text(timing: dict[str, Any]) -> str:
+    if timing["suppressed"]:
+        return _("hidden")
+    if not timing["count"]:
+        return _("no referrals")
+    return _("%(hours)s h") % {"hours": number_format(timing["median_hours"], decimal_pos=1)}
+
+
+def _timing_charts(timings: dict[str, Any]) -> list[BarChart]:
+    description = _(
+        "Median hours, from %(start)s to %(end)s. A median over fewer than %(min_cell)s referrals is hidden; "
+        "the table below gives every figure."
+    ) % {"start": timings["from"], "end": timings["to"], "min_cell": timings["min_cell"]}
+    charts = []
+    for measure, title in MEASURE_TITLES.items():
+        items = []
+        for row in timings["results"]:
+            timing = row[measure]
+            value = None if timing["suppressed"] else (timing["median_hours"] or 0)
+            items.append((str(Urgency(row["urgency"]).label), value, _hours_text(timing)))
+        charts.append(bar_chart(f"timings-{measure}", str(title), description, items))
+    return charts
+
+
+def _timing_rows(timings: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for row in timings["results"]:
+        cells = []
+        for measure in MEASURE_TITLES:
+            timing = row[measure]
+            count = _("hidden") if timing["suppressed"] else number_format(timing["count"])
+            cells += [(count, timing["suppressed"]), (_hours_text(timing), timing["suppressed"])]
+        rows.append({"label": Urgency(row["urgency"]).label, "cells": cells})
+    return rows
+
+
+def _any_hidden(counts: dict[str, Any], timings: dict[str, Any]) -> bool:
+    figures_shown = [counts["total"], *counts["cells"], *(m for margin in counts["margins"].values() for m in margin)]
+    timed = [row[measure] for row in timings["results"] for measure in MEASURE_TITLES]
+    return any(f["suppressed"] for f in figures_shown + timed)
