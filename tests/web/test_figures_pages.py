@@ -65,7 +65,7 @@ def test_two_dimensions_draw_one_chart_per_value_of_the_second_and_a_cross_table
     data.referrals(6, sent_at=MARCH, phenomenon="grooming", gender="male")
     html = page(personas["coordinator"], "year=2025&by=phenomenon&then_by=gender")
     assert html.count("<svg") == 2 + 2  # female, male; and the two timing charts
-    assert "Referrals by phenomenon: gender Female" in html
+    assert "Referrals by phenomenon — gender: Female" in html
     assert table_rows(html) == {"Grooming": ["8", "6", "14"], "Teen pimps (loverboys)": ["9", "7", "16"]}
     assert re.search(r"<tfoot>.*17.*13.*30", html, re.S)
 

@@ -155,7 +155,7 @@ def _count_charts(counts: dict[str, Any], labels: _Labels) -> list[BarChart]:
     charts = []
     for index, value in enumerate(_ordered(second, (c[second] for c in cells), labels)):
         part = [c for c in cells if c[second] == value]
-        title = _("Referrals by %(dimension)s: %(dimension_2)s %(value)s") % {
+        title = _("Referrals by %(dimension)s — %(dimension_2)s: %(value)s") % {
             "dimension": str(DIMENSION_LABELS[by]).lower(),
             "dimension_2": str(DIMENSION_LABELS[second]).lower(),
             "value": labels(second, value),
