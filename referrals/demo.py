@@ -1,16 +1,21 @@
 """Fictional demo cases, created through the services so they obey every rule.
 
 Every name is invented. Together they show each referral state and one
-transfer of custody (README, "Try it").
+transfer of custody (README, "Try it"). Beside them, a fictional history of closed cases
+over the past six months gives the figures page something to draw (``seed_demo_history``).
 """
 
-from datetime import date
+import random
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
 
 from partners.models import Organisation, User
 
 from . import services
 from .choices import ReferralKind, Urgency
-from .models import Case
+from .deadlines import deadlines_for
+from .models import Case, Referral
 
 CHILDREN = [
     {"given_name": "Lotte", "family_name": "Verzonnen", "date_of_birth": date(2010, 3, 14), "gender": "female", "language": "nl",
@@ -112,7 +117,93 @@ def seed_demo_cases() -> list[Case]:
     return cases
 
 
+# The history: who refers to whom, about what (members that take such cases), and how often.
+HISTORY_ROUTES = [
+    # sender, recipient, phenomena, requested service, region, language
+    ("hotline-be", "shelter-be", ["teen_pimp", "child_prostitution", "trafficking"], "shelter", "BE-VLG", "nl"),
+    ("hotline-be", "police-be", ["trafficking", "sextortion", "teen_pimp"], "police_report", "BE-BRU", "fr"),
+    ("hotline-be", "streetwork-be", ["boys_prostitution", "child_prostitution", "sexting"], "counselling", "BE-BRU", "fr"),
+    ("shelter-be", "care-nl", ["teen_pimp", "grooming"], "counselling", "NL-NH", "nl"),
+    ("ngo-nl", "expertise-nl", ["sextortion", "grooming", "teen_pimp"], "counselling", "NL-NB", "nl"),
+]
+HISTORY_NAMES = ["Demo-Ada", "Demo-Bram", "Demo-Chloé", "Demo-Daan", "Demo-Elif", "Demo-Fien", "Demo-Gaël", "Demo-Hanna"]
+HISTORY_MONTHS = 6
+HISTORY_PER_MONTH = 8
+# Hours to the first answer and then to the decision, by urgency (the median lies in between).
+ANSWER_HOURS = {Urgency.IMMEDIATE: (0.2, 0.9), Urgency.URGENT: (2, 20), Urgency.NORMAL: (20, 100)}
+
+
+def _history_moments(rng: random.Random, now: datetime) -> list[datetime]:
+    """When each history referral was sent: spread over the past months, oldest first, none in the last two weeks."""
+    moments = []
+    for months_back in range(HISTORY_MONTHS, 0, -1):
+        for _ in range(HISTORY_PER_MONTH):
+            day = now.date() - timedelta(days=30 * months_back - rng.randint(0, 25) + 14)
+            moments.append(timezone.make_aware(datetime.combine(day, time(rng.randint(7, 21), rng.randint(0, 59)))))
+    return sorted(moments)
+
+
+def seed_demo_history() -> int:
+    """Closed cases of the past months, each with one referral accepted and completed or declined; once.
+
+    Made through the services like every demo case, then back-dated (the referral's sending,
+    answers and deadlines, the case's opening) to when the history says they happened: the
+    audit trail keeps the true time each entry was written.
+    """
+    now = timezone.now()
+    if Referral.objects.filter(sent_at__lt=now - timedelta(days=13)).exists():
+        return 0
+    rng = random.Random(2026)  # the same history on every machine
+    org = {o.slug: o for o in Organisation.objects.all()}
+    worker = {u.organisation.slug: u for u in User.objects.filter(username__endswith="-caseworker").select_related("organisation")}
+    made = 0
+    for number, sent_at in enumerate(_history_moments(rng, now)):
+        sender_slug, recipient_slug, phenomena, service, region, language = rng.choice(HISTORY_ROUTES)
+        sender, recipient = worker[sender_slug], worker[recipient_slug]
+        phenomenon = rng.choice(phenomena)
+        urgency = rng.choices([Urgency.IMMEDIATE, Urgency.URGENT, Urgency.NORMAL], weights=[1, 3, 4])[0]
+        gender = rng.choices(["female", "male", "non_binary"], weights=[6, 3, 1])[0]
+        age = rng.randint(12, 17)
+        subject = {"given_name": HISTORY_NAMES[number % len(HISTORY_NAMES)], "family_name": "Voorbeeld",
+                   "birth_year": sent_at.year - age, "gender": gender, "language": language}
+        case = services.case_open(actor=sender, subject=subject, phenomena=[phenomenon], region=region)
+        consent = services.consent_record(actor=sender, case=case, data={
+            "given_by": "young_person", "method": "written", "purposes": ["care_referral", "police_report"],
+            "valid_from": date.today()})
+        referral = services.referral_create(actor=sender, case=case, data=_triage(
+            org[recipient_slug], consent=consent, phenomenon=phenomenon, urgency=urgency, requested_service=service,
+            age=age, gender=gender, region=region, language=language, reason="Demo: fictional history."))
+        referral = services.referral_send(actor=sender, referral=referral)
+        first, then = ANSWER_HOURS[urgency]
+        answered = sent_at + timedelta(hours=rng.uniform(first / 2, first * 2))
+        decided = answered + timedelta(hours=rng.uniform(first, then))
+        times = {"created_at": sent_at - timedelta(minutes=20), "sent_at": sent_at, "acknowledged_at": answered}
+        times["acknowledge_due"], times["decide_due"] = deadlines_for(urgency, sent_at, country=org[sender_slug].country)
+        referral = services.referral_acknowledge(actor=recipient, referral=referral)
+        if rng.random() < 0.8:
+            referral = services.referral_accept(actor=recipient, referral=referral)
+            services.referral_complete(actor=recipient, referral=referral, outcome_code=rng.choice(
+                ["service_delivered", "service_delivered", "partially_delivered", "young_person_disengaged"]))
+            times |= {"accepted_at": decided, "completed_at": decided + timedelta(days=rng.randint(3, 20))}
+        else:
+            services.referral_decline(actor=recipient, referral=referral, reason_code="no_capacity",
+                                      reason="Demo: no place free that week.")
+            times |= {"declined_at": decided}
+        case.refresh_from_db()
+        services.case_close(actor=sender, case=case, outcome=rng.choice(["safe_and_supported", "handed_to_services_outside"]))
+        Referral.objects.filter(pk=referral.pk).update(**times)
+        Case.objects.filter(pk=case.pk).update(opened_at=sent_at - timedelta(hours=1))
+        made += 1
+    return made
+
+
 def seed_demo() -> str:
     """The demo seeder ``seed_demo`` runs (registered in ``ReferralsConfig.ready()``)."""
     cases = seed_demo_cases()
-    return f"Created {len(cases)} fictional demo cases with referrals in every state." if cases else ""
+    history = seed_demo_history() if cases else 0
+    lines = []
+    if cases:
+        lines.append(f"Created {len(cases)} fictional demo cases with referrals in every state.")
+    if history:
+        lines.append(f"Created a fictional history of {history} closed cases over the past {HISTORY_MONTHS} months.")
+    return " ".join(lines)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.choices import OrganisationKind, Role
 from partners.models import Organisation, User
-from referrals.models import Case
+from referrals.choices import CaseStatus, ReferralStatus
+from referrals.models import Case, Referral
 from tests.support.schema import SchemaCheckedClient
 
 DEMO_PASSWORD = "demo-password-for-the-tests-2026"
@@ -117,9 +120,25 @@ def test_running_the_seed_twice_creates_nothing_and_keeps_passwords(seeded):
 def test_the_seed_adds_the_demo_cases_of_referrals_once(seeded):
     """partners' command runs the seeder referrals registered, without importing referrals."""
     assert "Created 4 fictional demo cases" in seeded
-    assert Case.objects.count() == 4
+    assert "Created a fictional history of 48 closed cases over the past 6 months." in seeded
+    assert Case.objects.count() == 4 + 48
     assert "demo cases" not in seed(password=DEMO_PASSWORD)
-    assert Case.objects.count() == 4
+    assert Case.objects.count() == 4 + 48
+
+
+def test_the_history_gives_the_figures_page_months_of_answered_referrals(seeded):
+    """Back-dated referrals over six months, each answered after sending and before its case was closed."""
+    now = timezone.now()
+    history = Referral.objects.filter(sent_at__lt=now - timedelta(days=13))
+    assert history.count() == 48
+    assert history.filter(sent_at__lt=now - timedelta(days=150)).exists()
+    assert {r.status for r in history} == {ReferralStatus.COMPLETED, ReferralStatus.DECLINED}
+    for referral in history:
+        assert referral.created_at < referral.sent_at < referral.acknowledged_at
+        decided = referral.accepted_at or referral.declined_at
+        assert referral.acknowledged_at < decided < now
+        assert referral.case.status == CaseStatus.CLOSED
+    assert len({r.sent_at.strftime("%Y-%m") for r in history}) >= 6
 
 
 def test_the_output_lists_every_login_but_never_the_password(seeded):
