@@ -109,7 +109,8 @@ def _confirmation(
 def people(request: HttpRequest) -> HttpResponse:
     """The organisation's people (roles, active, second factor, last sign-in) and its open invitations."""
     actor = person(request)
-    page = Paginator(_people(actor).order_by("username"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The organisation is joined: whether a second factor is required depends on its setting.
+    page = Paginator(_people(actor).select_related("organisation").order_by("username"), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"person": user, "roles": role_labels(user.roles)} for user in page.object_list]
     open_invitations = (
         _invitations(actor).filter(accepted_at__isnull=True, revoked_at__isnull=True)
