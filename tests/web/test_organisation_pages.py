@@ -395,8 +395,8 @@ def test_resetting_a_second_factor_removes_it_and_the_same_admin_then_cannot_sen
 
 
 def test_the_approvals_page_lists_the_organisations_requests_only_waiting_first(page, admin, second_admin, personas):
-    ours = services.api_key_create(actor=second_admin, name="Our case system", scopes=[ApiKeyScope.REFERRALS_READ])
-    theirs = services.api_key_create(
+    services.api_key_create(actor=second_admin, name="Our case system", scopes=[ApiKeyScope.REFERRALS_READ])
+    services.api_key_create(
         actor=personas["outsider_admin"].user, name="Their case system", scopes=[ApiKeyScope.REFERRALS_READ]
     )
 
@@ -406,7 +406,6 @@ def test_the_approvals_page_lists_the_organisations_requests_only_waiting_first(
     assert "Their case system" not in content
     # hotline-be's own key of the suite was approved by the coordinator: listed after the waiting one.
     assert content.index("Our case system") < content.index("Hotline case system")
-    del ours, theirs
 
 
 def test_an_org_admin_approves_a_colleagues_key_request_and_the_key_works(page, admin, second_admin):
