@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Model
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -170,7 +171,7 @@ class RolesForm(ChangeForm):
     def add_refusal(self, error: DomainError) -> None:
         """The service's refusal (the last active org admin, one's own roles) beside the roles it is about."""
         add_domain_error(self, error)
-        refusal = self.errors.pop(forms.forms.NON_FIELD_ERRORS, None)
+        refusal = self.errors.pop(NON_FIELD_ERRORS, None)
         if refusal:
             self.add_error("roles", list(refusal))
 
