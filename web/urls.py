@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from .views import account, cases, drafts, figures, home, referral_form, referrals
+from .views import account, cases, drafts, figures, home, organisation, referral_form, referrals
 
 app_name = "web"
 
@@ -75,6 +75,22 @@ urlpatterns = [
     path("figures/<figures_csv:kind>.csv", figures.figures_csv, name="figures-csv"),
 
     # --- the organisation (org admins): people, invitations, approvals, profile, settings ---
+    path("organisation/", organisation.profile, name="organisation"),
+    path("organisation/settings/", organisation.organisation_settings, name="organisation-settings"),
+    path("organisation/people/", organisation.people, name="people"),
+    path("organisation/people/invite/", organisation.invite, name="people-invite"),
+    path("organisation/people/<uuid:pk>/", organisation.person_page, name="person"),
+    path("organisation/people/<uuid:pk>/deactivate/", organisation.person_deactivate, name="person-deactivate"),
+    path("organisation/people/<uuid:pk>/reactivate/", organisation.person_reactivate, name="person-reactivate"),
+    path(
+        "organisation/people/<uuid:pk>/password-reset/", organisation.person_password_reset,
+        name="person-password-reset",
+    ),
+    path("organisation/people/<uuid:pk>/second-factor-reset/", organisation.person_totp_reset, name="person-totp-reset"),
+    path("organisation/invitations/<uuid:pk>/resend/", organisation.invitation_resend, name="invitation-resend"),
+    path("organisation/invitations/<uuid:pk>/revoke/", organisation.invitation_revoke, name="invitation-revoke"),
+    path("organisation/approvals/", organisation.approvals, name="approvals"),
+    path("organisation/approvals/<uuid:pk>/", organisation.approval, name="approval"),
 
     # --- integrations (org admins): API keys, webhooks ---
 
