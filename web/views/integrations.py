@@ -159,7 +159,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(endpoints, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
-        {"endpoint": endpoint, "last_status_label": _status_label(endpoint.last_delivery_status)}
+        {"endpoint": endpoint, "last_status_label": _status_label(getattr(endpoint, "last_delivery_status", None))}
         for endpoint in page.object_list
     ]
     return render(request, "web/integrations/webhooks.html", {"nav": "webhooks", "page": page, "rows": rows})
