@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from .views import account, cases, drafts, figures, home, organisation, referral_form, referrals
+from .views import account, cases, drafts, figures, home, integrations, organisation, referral_form, referrals
 
 app_name = "web"
 
@@ -93,6 +93,18 @@ urlpatterns = [
     path("organisation/approvals/<uuid:pk>/", organisation.approval, name="approval"),
 
     # --- integrations (org admins): API keys, webhooks ---
+    path("organisation/api-keys/", integrations.api_key_list, name="api-keys"),
+    path("organisation/api-keys/new/", integrations.api_key_new, name="api-key-new"),
+    path("organisation/api-keys/<uuid:pk>/revoke/", integrations.api_key_revoke, name="api-key-revoke"),
+    path("organisation/webhooks/", integrations.webhook_list, name="webhooks"),
+    path("organisation/webhooks/new/", integrations.webhook_new, name="webhook-new"),
+    path("organisation/webhooks/<uuid:pk>/", integrations.webhook, name="webhook"),
+    path("organisation/webhooks/<uuid:pk>/rotate/", integrations.webhook_rotate, name="webhook-rotate"),
+    path("organisation/webhooks/<uuid:pk>/delete/", integrations.webhook_delete, name="webhook-delete"),
+    path(
+        "organisation/webhooks/<uuid:pk>/deliveries/<uuid:delivery_id>/redeliver/",
+        integrations.webhook_redeliver, name="webhook-redeliver",
+    ),
 
     # --- audit (the auditor) ---
 

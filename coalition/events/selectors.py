@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from coalition.core.access import Role
 from coalition.core.actors import Actor
@@ -50,6 +50,16 @@ def webhook_endpoints_visible_to(actor: Actor) -> QuerySet[WebhookEndpoint]:
     if actor.is_partner_system or not actor.has_role(Role.ORG_ADMIN):
         return WebhookEndpoint.objects.none()
     return WebhookEndpoint.objects.filter(organisation_id=actor.organisation.pk)
+
+
+def with_last_delivery(endpoints: QuerySet[WebhookEndpoint]) -> QuerySet[WebhookEndpoint]:
+    """``endpoints`` (from ``webhook_endpoints_visible_to``), each with its newest delivery's
+    ``last_delivery_status`` and ``last_delivery_at`` (None when nothing was delivered yet), in one query."""
+    newest = WebhookDelivery.objects.filter(endpoint=OuterRef("pk")).order_by("-created_at", "-id")
+    return endpoints.annotate(
+        last_delivery_status=Subquery(newest.values("status")[:1]),
+        last_delivery_at=Subquery(newest.values("created_at")[:1]),
+    )
 
 
 def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
