@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from partners.choices import Role
 from partners.models import User
 from referrals import services
 from referrals.models import Referral
@@ -273,3 +274,27 @@ def test_the_inbox_is_in_the_persons_language(inbox):
 
     assert "Inkomende doorverwijzingen die op uw antwoord wachten" in html
     assert "Incoming referrals" not in html
+
+
+@pytest.mark.parametrize(("persona", "start"), [
+    ("coordinator", "/app/oversight/"), ("org_admin", "/app/organisation/people/"), ("auditor", "/app/audit/"),
+])
+def test_people_who_are_not_caseworkers_start_on_their_own_work(personas, persona, start):
+    response = web_client_for(personas[persona].user).get("/app/")
+    assert response.status_code == 302 and response["Location"] == start
+    assert web_client_for(personas[persona].user).get(start).status_code == 200
+
+
+def test_the_navigation_lists_the_pages_of_every_role_a_person_holds(personas):
+    admin = personas["org_admin"].user
+    admin.roles = [Role.ORG_ADMIN, Role.CASEWORKER]
+    admin.save(update_fields=["roles"])
+    nav = web_client_for(admin).get("/app/").content.decode().split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+    labels = re.findall(r">([^<>]+)</a>", nav)
+    assert labels == ["Inbox", "Cases", "People", "API keys", "Webhooks", "Organisation", "Figures"]
+    coordinator = web_client_for(personas["coordinator"].user).get("/app/oversight/").content.decode()
+    assert re.findall(r">([^<>]+)</a>", coordinator.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]) == [
+        "Dashboard", "Members", "Figures"]
+    auditor = web_client_for(personas["auditor"].user).get("/app/audit/").content.decode()
+    assert re.findall(r">([^<>]+)</a>", auditor.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]) == [
+        "Audit trail", "Verify the chain"]

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -40,6 +40,10 @@ from referrals.models import Involvement, Referral, ReferralQuerySet
 from referrals.selectors import referrals_visible_to
 
 from ..pages import person, signed_in
+
+# Where people who are not caseworkers start: the coordinator's dashboard, the org admin's
+# people, the auditor's trail (in this order for someone holding several of these roles).
+START_PAGES = {Role.COORDINATOR: "web:oversight", Role.ORG_ADMIN: "web:people", Role.AUDITOR: "web:audit"}
 
 # Rows per page of each list: the page's cost is mostly drawing rows, so the lists that are
 # work to do now (incoming) show more than those that wait on others or can wait.
@@ -67,7 +71,10 @@ class Section:
 def home(request: HttpRequest) -> HttpResponse:
     actor = person(request)
     if not actor.has_role(Role.CASEWORKER):
-        # Coordinators, org admins and auditors get their own pages in a later issue.
+        # Everyone else starts on the first page of their own work (a person may hold several roles).
+        for role, page in START_PAGES.items():
+            if actor.has_role(role):
+                return redirect(page)
         return render(request, "web/inbox/other_roles.html", {"nav": "inbox"})
     sections = inbox_sections(actor, request.GET)
     context = {"nav": "inbox", "sections": sections, "refreshed_at": timezone.now()}
