@@ -170,6 +170,6 @@ def record_trail_search(*, actor: Actor, params: Mapping[str, Any], results: int
         action="audit.search",
         actor=actor,
         object_type="audit",
-        case_id=params.get("case") or None,
+        case_id=str(params.get("case") or "").strip() or None,
         detail={"filters": filters, "results": results},
     )
