@@ -45,6 +45,11 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+# The filters a search needs less often, shown folded away unless one is used.
+MORE_FILTERS = ("action_prefix", "actor_api_key", "object_type", "object_id", "request_id")
+IDS = ("case", "actor_user", "actor_api_key", "object_id", "request_id")
+
+
 class TrailSearchForm(forms.Form):
     """The base of the filter set's form: labels, help and widgets for people; the fields are the filters'."""
 
@@ -54,6 +59,18 @@ class TrailSearchForm(forms.Form):
             self.fields[name].label, self.fields[name].help_text = label, help_text
         for name in ("at_after", "at_before"):
             self.fields[name].widget = DateTimeLocalInput()
+        for name in IDS:  # room for a whole id
+            self.fields[name].widget.attrs.update({"size": "36", "spellcheck": "false", "autocomplete": "off"})
+
+    def main_filters(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in MORE_FILTERS]
+
+    def more_filters(self) -> list[forms.BoundField]:
+        return [self[name] for name in MORE_FILTERS]
+
+    def more_filters_used(self) -> bool:
+        """Whether one of the folded filters has a value or an error: then they are shown unfolded."""
+        return any(field.value() or field.errors for field in self.more_filters())
 
 
 class TrailFilter(AuditEntryFilter):

@@ -10,22 +10,20 @@ service's error on its form (422), nothing changed. Only the auditor opens them.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from coalition.audit.models import AuditEntry
 from referrals.models import Case, Subject
+from tests.support.audit_chain import tamper
 from tests.support.case_history import case_with_history, holds_no_personal_data
 from tests.support.flows import CHILD
 from tests.support.web import web_client_for
@@ -34,7 +32,6 @@ from web.views import audit as audit_views
 TRAIL = "/app/audit/"
 VERIFY = "/app/audit/verify/"
 API_ENTRIES = "/api/v1/audit/entries/"
-guard = importlib.import_module("coalition.audit.migrations.0002_append_only_triggers")
 
 
 @pytest.fixture
@@ -68,44 +65,6 @@ def latest_entry() -> AuditEntry:
 
 def reference(case_id) -> str:
     return str(case_id)[:8]
-
-
-# --- tampering, as tests/audit/ does it --------------------------------------------------------------
-
-
-class _Editor:
-    """Just enough of a schema editor for the migration's guard functions, usable inside a test's transaction."""
-
-    def __init__(self):
-        self.connection = connection
-
-    def execute(self, sql):
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-
-
-@contextmanager
-def guard_lifted():
-    """What an attacker with DDL rights would do: lift the append-only guard, then put it back."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only")
-    else:
-        guard.drop_guard(None, _Editor())
-        try:
-            yield
-        finally:
-            guard.create_guard(None, _Editor())
-
-
-def tamper(seq: int) -> None:
-    with guard_lifted(), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditentry SET action = %s WHERE seq = %s", ["case.nothing_to_see", seq])
 
 
 # --- the trail ---------------------------------------------------------------------------------------------
