@@ -203,7 +203,7 @@ def test_the_trail_holds_ids_and_codes_and_links_each_case_to_its_retention_page
 
     assert holds_no_personal_data(content)
     assert f'href="/app/audit/cases/{history.case_id}/"' in content  # the search's case, and each entry's
-    assert f"Retention of case {reference(history.case_id)}" in content
+    assert f"Retention and rights of case {reference(history.case_id)}" in content
     assert reference(personas["recipient_caseworker"].user.pk) in content  # actors as ids only
     assert personas["recipient_caseworker"].user.username not in content
 
