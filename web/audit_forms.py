@@ -121,13 +121,13 @@ class EraseForm(forms.Form):
 
     def __init__(self, *args: Any, reference: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reference = reference
+        self.expected = reference
         self.fields["reference"].help_text = _("Type %(reference)s to confirm the erasure.") % {"reference": reference}
 
     def clean_reference(self) -> str:
         typed = (self.cleaned_data.get("reference") or "").strip().lower().replace("-", "")
-        if typed != self.reference:
+        if typed != self.expected:
             raise forms.ValidationError(
-                _("Type the reference of this case, %(reference)s, to confirm."), params={"reference": self.reference}
+                _("Type the reference of this case, %(reference)s, to confirm."), params={"reference": self.expected}
             )
         return typed
