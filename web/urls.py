@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from .views import account, cases, drafts, figures, home, integrations, organisation, referral_form, referrals
+from .views import account, audit, cases, drafts, figures, home, integrations, organisation, referral_form, referrals
 
 app_name = "web"
 
@@ -107,5 +107,12 @@ urlpatterns = [
     ),
 
     # --- audit (the auditor) ---
+    path("audit/", audit.trail, name="audit"),
+    path("audit/verify/", audit.verify, name="audit-verify"),
+    path("audit/cases/<uuid:pk>/", audit.case_retention, name="audit-case"),
+    path("audit/cases/<uuid:pk>/hold/", audit.case_hold, name="audit-case-hold"),
+    path("audit/cases/<uuid:pk>/release/", audit.case_release, name="audit-case-release"),
+    path("audit/cases/<uuid:pk>/export/", audit.subject_export, name="audit-subject-export"),
+    path("audit/cases/<uuid:pk>/erase/", audit.subject_erase, name="audit-subject-erase"),
 
 ]
