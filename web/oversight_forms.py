@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coalition.oversight.api.serializers import ExceptionReviewSerializer
 from coalition.oversight.filters import BouncedFilter, HandoverFilter, OverdueFilter, UnattendedFilter
-from partners.api.serializers import OrganisationAdmitSerializer, OrgAdminInvitationSerializer
+from partners.api.serializers import OrgAdminInvitationSerializer, OrganisationAdmitSerializer
 from partners.choices import Country, InterfaceLanguage, Language, MembershipStatus, OrganisationKind, Phenomenon
 from partners.filters import OrganisationFilter
 from referrals.choices import CaseStatus, Deadline, ExceptionReview, Urgency
@@ -238,7 +238,7 @@ class ExceptionReviewForm(ContractForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        max_length = ExceptionReviewSerializer().fields["note"].max_length
+        max_length = getattr(ExceptionReviewSerializer().fields["note"], "max_length", None)
         self.fields["note"].widget.attrs["maxlength"] = str(max_length)
         self.fields["note"].help_text = _(
             "At most %(count)s characters, kept with the review for the coalition's record. State the reason, never "

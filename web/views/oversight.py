@@ -381,7 +381,7 @@ def _exception_context(actor: User, legal_exception: LegalBasisException) -> dic
     """The exception as the API's review queue shows it (its justification included), and its referral's metadata."""
     shown = ExceptionSerializer(legal_exception).data
     referral = referrals_visible_to(actor).filter(pk=legal_exception.referral_id).select_related("recipient").first()
-    reviewer = legal_exception.reviewed_by.username if legal_exception.reviewed_by_id else None
+    reviewer = legal_exception.reviewed_by.username if legal_exception.reviewed_by is not None else None
     return {
         "nav": "oversight",
         "e": shown,
