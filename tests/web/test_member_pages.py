@@ -205,3 +205,10 @@ def test_everyone_else_signed_in_gets_the_403_page_and_changes_nothing(personas,
 @pytest.mark.parametrize("suffix", ["", "suspend/", "readmit/", "invite-admin/"])
 def test_an_unknown_member_is_the_404_page(personas, suffix):
     assert _coordinator(personas).get(f"/app/members/{uuid.uuid4()}/{suffix}").status_code == 404
+
+
+def test_the_members_list_costs_a_fixed_number_of_queries(personas, orgs, django_assert_max_num_queries):
+    client = _coordinator(personas)
+    client.get("/app/members/")
+    with django_assert_max_num_queries(7):
+        assert client.get("/app/members/").status_code == 200
