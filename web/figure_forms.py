@@ -58,7 +58,7 @@ class FiguresForm(forms.Form):
         return {"year": timezone.localdate().year, "by": "period", "period": "month"}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         if cleaned.get("then_by") and cleaned.get("then_by") == cleaned.get("by"):

@@ -2,7 +2,20 @@
 
 from django.urls import path, register_converter
 
-from .views import account, cases, drafts, figures, home, integrations, organisation, referral_form, referrals
+from .views import (
+    account,
+    audit,
+    cases,
+    drafts,
+    figures,
+    home,
+    integrations,
+    members,
+    organisation,
+    oversight,
+    referral_form,
+    referrals,
+)
 
 app_name = "web"
 
@@ -67,8 +80,22 @@ urlpatterns = [
     path("referrals/<uuid:pk>/messages/", referrals.referral_messages, name="referral-messages"),
     path("referrals/<uuid:pk>/<referral_action:action>/", referrals.referral_action, name="referral-action"),
     # --- oversight (coordinators) ---
+    path("oversight/", oversight.oversight_dashboard, name="oversight"),
+    path("oversight/overdue/", oversight.overdue_list, name="oversight-overdue"),
+    path("oversight/handovers/", oversight.handover_list, name="oversight-handovers"),
+    path("oversight/bounced/", oversight.bounced_list, name="oversight-bounced"),
+    path("oversight/unattended/", oversight.unattended_list, name="oversight-unattended"),
+    path("oversight/exceptions/", oversight.exception_list, name="oversight-exceptions"),
+    path("oversight/exceptions/<uuid:pk>/", oversight.exception_review, name="oversight-exception"),
+    path("oversight/referrals/<uuid:pk>/", oversight.oversight_referral, name="oversight-referral"),
 
     # --- membership (coordinators) ---
+    path("members/", members.member_list, name="members"),
+    path("members/admit/", members.member_admit, name="member-admit"),
+    path("members/<uuid:pk>/", members.member_page, name="member"),
+    path("members/<uuid:pk>/suspend/", members.member_suspend, name="member-suspend"),
+    path("members/<uuid:pk>/readmit/", members.member_readmit, name="member-readmit"),
+    path("members/<uuid:pk>/invite-admin/", members.member_invite_admin, name="member-invite-admin"),
 
     # --- figures (everyone but the auditor) ---
     path("figures/", figures.figures_page, name="figures"),
@@ -107,5 +134,12 @@ urlpatterns = [
     ),
 
     # --- audit (the auditor) ---
+    path("audit/", audit.trail, name="audit"),
+    path("audit/verify/", audit.verify, name="audit-verify"),
+    path("audit/cases/<uuid:pk>/", audit.case_retention, name="audit-case"),
+    path("audit/cases/<uuid:pk>/hold/", audit.case_hold, name="audit-case-hold"),
+    path("audit/cases/<uuid:pk>/release/", audit.case_release, name="audit-case-release"),
+    path("audit/cases/<uuid:pk>/export/", audit.subject_export, name="audit-subject-export"),
+    path("audit/cases/<uuid:pk>/erase/", audit.subject_erase, name="audit-subject-erase"),
 
 ]

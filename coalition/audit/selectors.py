@@ -11,7 +11,7 @@ from coalition.core.access import Role
 from coalition.core.actors import Actor
 
 from .models import AuditChainHead, AuditEntry
-from .services import GENESIS_HASH, entry_digest, head_signature
+from .services import GENESIS_HASH, entry_digest, head_signature, record
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,22 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerdict:
     if not hmac.compare_digest(head.signature, head_signature(head.last_seq, head.last_hash)):
         return ChainVerdict(False, count, None, "chain head signature invalid (rewritten, or AUDIT_HEAD_KEY changed)")
     return ChainVerdict(True, count)
+
+
+def verify_chain_for(*, actor: Actor) -> ChainVerdict:
+    """The auditor verifies the chain (API and web app alike): the verdict, recorded as ``audit.verify``.
+
+    The entry keeps the verdict's codes and counts, written after the walk, so it is not
+    part of the chain it judged.
+    """
+    verdict = verify_chain()
+    record(
+        action="audit.verify",
+        actor=actor,
+        object_type="audit",
+        detail={"intact": verdict.intact, "entries": verdict.entries, "first_broken_seq": verdict.first_broken_seq},
+    )
+    return verdict
 
 
 def is_auditor(actor: Actor) -> bool:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import timezone
 from coalition.core.actors import Actor, person_and_system
 from coalition.core.context import current_request_id
 
+from .filters import AuditEntryFilter
 from .models import AuditChainHead, AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -154,3 +156,20 @@ def record_many(*, action: str, actor: Actor, object_type: str, object_ids: list
         for object_id, case_id in zip(object_ids, cases, strict=True)
     ]
     return _append(entries) if entries else []
+
+
+def record_trail_search(*, actor: Actor, params: Mapping[str, Any], results: int) -> AuditEntry:
+    """The auditor searched the trail (``audit.search``): the API's search and the web app's, one entry alike.
+
+    ``params`` are the search's filters as submitted (already validated by ``AuditEntryFilter``);
+    the entry keeps the names of those used, never their values (ids and times), the case
+    searched for as its case, and how many entries were shown.
+    """
+    filters = sorted(name for name in AuditEntryFilter.base_filters if params.get(name))
+    return record(
+        action="audit.search",
+        actor=actor,
+        object_type="audit",
+        case_id=str(params.get("case") or "").strip() or None,
+        detail={"filters": filters, "results": results},
+    )

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from partners import services as partner_services
-from tests.oversight.conftest import Data
 from tests.support import browser as b
+from tests.support.figures_data import Data
 from tests.support.pages_in_browser import Pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]

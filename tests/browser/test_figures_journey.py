@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
 
-from tests.oversight.conftest import Data
 from tests.support import browser as b
+from tests.support.figures_data import Data
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from referrals.choices import ReferralStatus
-from tests.oversight.conftest import Data
+from tests.support.figures_data import Data
 from tests.support.web import web_client_for
 
 MARCH = datetime(2025, 3, 10, 12, tzinfo=UTC)

@@ -94,8 +94,9 @@ def _scope(actor: User) -> str:
 def _query_string(query: QueryDict) -> str:
     kept = QueryDict(mutable=True)
     for name in FiguresForm.base_fields:
-        if query.get(name):
-            kept[name] = query[name]
+        value = query.get(name)
+        if isinstance(value, str) and value:
+            kept[name] = value
     encoded = kept.urlencode()
     return f"?{encoded}" if encoded else ""
 

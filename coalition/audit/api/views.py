@@ -1,8 +1,9 @@
 """The auditor's API on the trail: search it and verify it.
 
 Auditors only (a person with the auditor role, never an API key). Reading the trail
-is itself audited (``audit.search``, ``audit.verify``), so the trail shows who looked
-at whom. Legal holds, subject access and erasure act on cases: they are the
+is itself audited (``audit.search``, ``audit.verify``, written by ``services.record_trail_search``
+and ``selectors.verify_chain_for``, which the web app's pages call too), so the trail shows
+who looked at whom. Legal holds, subject access and erasure act on cases: they are the
 auditor's case API in ``referrals.api.auditor_views``.
 """
 
@@ -18,7 +19,7 @@ from coalition.core.access import Role, allow
 from .. import selectors
 from ..filters import AuditEntryFilter
 from ..models import AuditEntry
-from ..services import record
+from ..services import record_trail_search
 from . import serializers as s
 
 AUDITOR = allow(Role.AUDITOR)
@@ -39,15 +40,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, ScopedViewSet):
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        # Which filters were used (names only: their values are ids and times, kept out of the detail).
-        filters = sorted(name for name in AuditEntryFilter.base_filters if request.query_params.get(name))
-        record(
-            action="audit.search",
-            actor=request.user,
-            object_type="audit",
-            case_id=request.query_params.get("case") or None,
-            detail={"filters": filters, "results": len(response.data["results"])},
-        )
+        record_trail_search(actor=request.user, params=request.query_params, results=len(response.data["results"]))
         return response
 
 
@@ -58,12 +51,5 @@ class AuditVerifyView(CoalitionAPIView):
 
     @extend_schema(responses={200: s.ChainVerdictSerializer})
     def get(self, request):
-        verdict = selectors.verify_chain()
-        body = s.ChainVerdictSerializer(verdict).data
-        record(
-            action="audit.verify",
-            actor=request.user,
-            object_type="audit",
-            detail={"intact": verdict.intact, "entries": verdict.entries, "first_broken_seq": verdict.first_broken_seq},
-        )
-        return Response(body)
+        verdict = selectors.verify_chain_for(actor=request.user)
+        return Response(s.ChainVerdictSerializer(verdict).data)
