@@ -176,7 +176,7 @@ def _trail_row(entry: AuditEntry, organisations: dict[Any, str]) -> dict[str, An
 def verify(request: HttpRequest) -> HttpResponse:
     """What verifying does; the POST recomputes the whole chain and answers with its verdict (``audit.verify``)."""
     actor = person(request)
-    context: dict[str, Any] = {"nav": "audit", "verdict": None}
+    context: dict[str, Any] = {"nav": "audit-verify", "verdict": None}
     if request.method == "POST":
         verdict = verify_chain_for(actor=actor)
         context |= {"verdict": verdict, "problem": _problem(verdict)}
