@@ -121,13 +121,25 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str | None:
     return candidate
 
 
-def landing(user: User) -> str:
-    """Where a person goes after signing in: the inbox for caseworkers, else their account page.
+# Where each role's work starts, in this order for a person holding several roles.
+START_PAGES = (
+    (Role.CASEWORKER, "web:home"),  # the inbox
+    (Role.COORDINATOR, "web:oversight"),
+    (Role.ORG_ADMIN, "web:people"),
+    (Role.AUDITOR, "web:audit"),
+)
 
-    The coordinators', org admins' and auditors' pages are not in the web app yet;
-    their account page says so and points to the API.
+
+def landing(user: User) -> str:
+    """Where a person goes after signing in (and from ``/app/``): the first page of their work.
+
+    Caseworkers start on the inbox, coordinators on the dashboard, org admins on their
+    people, auditors on the trail; someone with none of these roles on ``/app/``, which says so.
     """
-    return reverse("web:home") if user.has_role(Role.CASEWORKER) else reverse("web:account")
+    for role, page in START_PAGES:
+        if user.has_role(role):
+            return reverse(page)
+    return reverse("web:home")
 
 
 class WebLoginThrottle(LoginThrottle):

@@ -329,11 +329,13 @@ def test_the_sign_in_page_keeps_next_from_the_page_that_sent_the_person(db):
     assert 'name="next" value="/app/account/"' in page
 
 
-def test_a_person_without_the_caseworker_role_lands_on_a_page_saying_what_they_can_do_now(personas):
-    user = personas["coordinator"].user
+@pytest.mark.parametrize(("name", "start"), [
+    ("coordinator", "/app/oversight/"), ("org_admin", "/app/organisation/people/"), ("auditor", "/app/audit/"),
+])
+def test_a_person_without_the_caseworker_role_lands_on_the_first_page_of_their_work(personas, name, start):
+    user = personas[name].user
     device = give_confirmed_totp_device(user)
     client = Client()
     response = sign_in(client, user.username, PASSWORD, otp=device_code(device))
-    assert response.url == "/app/account/"
-    page = client.get(response.url).content.decode()
-    assert "the API" in page and 'href="/api/docs/"' in page
+    assert response.url == start
+    assert client.get(response.url).status_code == 200

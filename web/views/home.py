@@ -39,11 +39,8 @@ from referrals.choices import CaseStatus, Deadline, ReferralStatus
 from referrals.models import Involvement, Referral, ReferralQuerySet
 from referrals.selectors import referrals_visible_to
 
+from ..auth import landing
 from ..pages import person, signed_in
-
-# Where people who are not caseworkers start: the coordinator's dashboard, the org admin's
-# people, the auditor's trail (in this order for someone holding several of these roles).
-START_PAGES = {Role.COORDINATOR: "web:oversight", Role.ORG_ADMIN: "web:people", Role.AUDITOR: "web:audit"}
 
 # Rows per page of each list: the page's cost is mostly drawing rows, so the lists that are
 # work to do now (incoming) show more than those that wait on others or can wait.
@@ -71,10 +68,10 @@ class Section:
 def home(request: HttpRequest) -> HttpResponse:
     actor = person(request)
     if not actor.has_role(Role.CASEWORKER):
-        # Everyone else starts on the first page of their own work (a person may hold several roles).
-        for role, page in START_PAGES.items():
-            if actor.has_role(role):
-                return redirect(page)
+        # Everyone else starts on the first page of their own work (web.auth.landing).
+        start = landing(actor)
+        if start != request.path:
+            return redirect(start)
         return render(request, "web/inbox/other_roles.html", {"nav": "inbox"})
     sections = inbox_sections(actor, request.GET)
     context = {"nav": "inbox", "sections": sections, "refreshed_at": timezone.now()}
