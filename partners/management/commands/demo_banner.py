@@ -74,9 +74,11 @@ class Command(BaseCommand):
         write = self.stdout.write
         write("")
         write(f"Open {base}/ in a browser and sign in with a demo login below (stop with Ctrl-C).")
-        write(f"  Web app    {base}/   (the caseworkers' pages, under {base}/app/)")
+        write(f"  Web app    {base}/   (under {base}/app/: each person starts on their own work)")
         write("  Try        a referral's whole life: hotline-be-caseworker opens a case and transfers it to shelter-be,")
-        write("             shelter-be-caseworker accepts and refers on to care-nl, care-nl-caseworker accepts and completes")
+        write("             shelter-be-caseworker accepts and refers on to care-nl, care-nl-caseworker accepts and completes;")
+        write("             coordinator reviews the legal-basis exception and reads the figures; hotline-be-admin creates")
+        write("             an API key (shown once); auditor verifies the audit chain and exports a case's subject")
         write(f"  API docs   {base}/api/docs/   (Swagger UI; ReDoc at {base}/api/redoc/)")
         write(f"  API        {base}/api/v1/…   (schema {base}/api/v1/schema/; log in with POST /api/v1/auth/token/)")
         write(f"  Mails      {_mail_folder()}")
