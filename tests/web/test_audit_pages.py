@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coalition.audit.models import AuditEntry
@@ -187,6 +189,21 @@ def test_the_trail_is_paged_newest_first_without_gaps_or_repeats(flow, auditor, 
     newer = unescape(re.search(r'<a href="([^"]+)" rel="prev">', content).group(1))
     assert [seq for seq, _a in shown_entries(auditor.get(TRAIL + newer).content.decode())] == pages[-2]
     assert 'rel="prev"' not in first
+
+
+def test_the_trail_costs_the_same_queries_however_many_entries_it_shows(flow, auditor):
+    flow.sent_referral()
+
+    def queries_of_a_page() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert auditor.get(TRAIL).status_code == 200
+        return len(queries)
+
+    few = queries_of_a_page()
+    case_with_history(flow)
+    flow.sent_referral(recipient="care-nl")
+    assert len(shown_entries(auditor.get(TRAIL).content.decode())) > 20
+    assert queries_of_a_page() == few
 
 
 def test_a_page_position_that_is_none_is_an_error_not_a_page(auditor):
