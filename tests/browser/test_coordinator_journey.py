@@ -44,7 +44,7 @@ def test_a_coordinator_flags_one_exception_and_approves_the_other(browser, live_
     assert b.heading(browser) == "Oversight"
     queue = b.part(browser, "Legal-basis exceptions to review")
     assert "2 awaiting review, 1 of them for longer than the review period." in queue.text
-    rows = b.part(queue, "The oldest exceptions awaiting review").find_elements(By.CSS_SELECTOR, "tbody tr")
+    rows = b.part(browser, "The oldest exceptions awaiting review").find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) == 2 and "Overdue for review" in rows[0].text and "Overdue for review" not in rows[1].text
     page_is_clean(browser)
 
