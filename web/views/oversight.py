@@ -6,7 +6,7 @@ filter set (``web.oversight_forms``), the same order, and each row is what the A
 serializer gives coordinators (``coalition.oversight.api.serializers``): ids, codes, times and
 counts, never identity or free text. The one piece of free text a coordinator reads is a
 legal-basis exception's justification, on that exception's review page only, because reviewing
-it is the point (shared/DESIGN.md §3); the lists leave it out.
+it is the point (api_docs/concepts.md, "legal-basis exception"); the lists leave it out.
 
 Each row leads to a referral's metadata page (``oversight_referral``): the referral as
 ``GET /api/v1/referrals/{id}/`` shows it to a coordinator (``ReferralSerializer`` with the
