@@ -85,7 +85,7 @@ def test_the_auditor_searches_the_trail_verifies_the_chain_and_exports_a_subject
     assert search.action == "audit.search" and search.actor_user == auditor.pk and search.case == case.pk
 
     # --- verifying the chain ---------------------------------------------------------------------------------
-    b.follow(browser, "Verify the chain")
+    b.follow(b.part(browser, "Main"), "Verify the chain")  # the navigation's entry
     assert b.heading(browser) == "Verify the audit chain"
     entries = AuditEntry.objects.count()
     b.press(browser, "Verify the chain")
