@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "coalition.mail",
     "partners",
     "referrals",
+    "coalition.notifications",  # above referrals: hooks into the events from ready()
     "coalition.oversight",  # above referrals: registers into its lower layers from ready()
     "django.contrib.sessions",  # the web app's sign-in (the API stays token-only)
     "django.contrib.messages",
@@ -648,6 +649,15 @@ if (
 MAIL_MAX_ATTEMPTS = _positive_int("MAIL_MAX_ATTEMPTS", 8)
 if MAIL_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("MAIL_MAX_ATTEMPTS must be at least 1.")
+# The domain of the Message-ID each mail carries (its outbox id @ this): the sender's.
+MAIL_ID_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
+
+# --- Notifications (coalition.notifications) --------------------------------------------
+# The hour (0-23, in the person's time zone) of the daily digest for those who chose one;
+# each person may pick another on their preferences.
+NOTIFICATION_DIGEST_HOUR = _positive_int("NOTIFICATION_DIGEST_HOUR", 8)
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be an hour from 0 to 23.")
 
 # --- Invitations and password resets (partners) ---------------------------------------
 # An invitation link works this many hours; a password-reset link this many minutes.

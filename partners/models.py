@@ -39,6 +39,9 @@ class Organisation(models.Model):
     website = models.URLField(blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
+    # Where ``immediate`` referrals are mailed at once, beside the caseworkers' own
+    # notifications (a shared on-call mailbox); not shown in the directory.
+    on_call_email = models.EmailField(max_length=254, blank=True)
     # Caseworkers of this organisation must use a second factor too.
     caseworker_mfa_required = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

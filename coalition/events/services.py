@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +44,16 @@ EVENT_TYPES = (
     "exception.flagged",
 )
 
+# Called with each new event inside ``emit``'s transaction (its rows commit or roll back
+# together): higher layers register here from ``AppConfig.ready()`` (the notifications).
+EVENT_HOOKS: list[Callable[[Event], None]] = []
+
+
+def register_event_hook(hook: Callable[[Event], None]) -> None:
+    """Run ``hook(event)`` for every event, in the transaction that writes it; registering twice adds it once."""
+    if hook not in EVENT_HOOKS:
+        EVENT_HOOKS.append(hook)
+
 
 def emit(
     *,
@@ -78,6 +88,8 @@ def emit(
         from .webhooks import schedule_deliveries  # the webhooks module depends on events, not back
 
         schedule_deliveries(event)
+        for hook in EVENT_HOOKS:
+            hook(event)
     return event
 
 

@@ -78,6 +78,7 @@ def enqueue(mail: OutboundMail, run_after: datetime | None = None) -> None:
 def render(mail: OutboundMail) -> EmailMessage:
     """The message as it will be sent, in the mail's language."""
     context = dict(mail.context)
+    context["base_url"] = settings.PUBLIC_BASE_URL
     if mail.secret:
         context["token"] = mail.secret
         context["link"] = f"{settings.PUBLIC_BASE_URL}{context.get('link_path', '/app/')}#token={mail.secret}"
@@ -91,7 +92,9 @@ def render(mail: OutboundMail) -> EmailMessage:
         body=body.strip() + "\n",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[mail.to],
-        headers={"Auto-Submitted": "auto-generated"},
+        # The mail's own id: a copy sent again after a worker died between sending and
+        # recording it carries the same Message-ID, which mail clients file as one.
+        headers={"Auto-Submitted": "auto-generated", "Message-ID": f"<{mail.pk}@{settings.MAIL_ID_DOMAIN}>"},
     )
 
 
@@ -124,9 +127,17 @@ def deliver(mail_id) -> str | None:
         error = ""
     except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
         error, permanent = type(exc).__name__, True
+    except smtplib.SMTPRecipientsRefused as exc:  # the server refused the address: a bounce if for good (5xx)
+        error, permanent = type(exc).__name__, _refused_for_good(exc)
     except (smtplib.SMTPException, OSError) as exc:  # refused, down, timed out, TLS failed
         error = type(exc).__name__
     return _settle(mail.pk, error=error, permanent=permanent)
+
+
+def _refused_for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
+    """Every address refused with a 5xx code (``550 no such user``): retrying cannot help; 4xx may pass later."""
+    codes = [code for code, _message in exc.recipients.values()]
+    return bool(codes) and all(500 <= code < 600 for code in codes)
 
 
 @transaction.atomic

@@ -6,13 +6,9 @@ mail settings at it; the worker's task sends through the ordinary SMTP backend.
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -21,61 +17,10 @@ from coalition.events import jobs
 from coalition.mail import services
 from coalition.mail.models import MailStatus, OutboundMail
 from coalition.mail.tasks import send_mail
+from tests.support.smtp import free_port, point_at, smtp_server  # noqa: F401  (smtp_server: a fixture)
 
 pytestmark = pytest.mark.django_db
 TOKEN = "one-time-token-for-the-test-XYZ123"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message, or refuses every recipient."""
-
-    def __init__(self, refuse: bool = False):
-        self.refuse = refuse
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on a free local port; the settings point at it."""
-
-    def start(refuse: bool = False) -> Inbox:
-        inbox = Inbox(refuse=refuse)
-        port = _free_port()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        started.append(controller)
-        _point_at(settings, port)
-        return inbox
-
-    started: list[Controller] = []
-    yield start
-    for controller in started:
-        controller.stop()
-
-
-def _point_at(settings, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
 
 
 def _queue_invitation(language: str = "en") -> OutboundMail:
@@ -157,8 +102,21 @@ def test_a_refusing_smtp_server_schedules_a_retry_and_records_the_error_class(sm
     assert send_mail.call(str(mail.pk)) is None
 
 
+def test_an_address_refused_for_good_fails_at_once_as_a_bounce(smtp_server):
+    inbox = smtp_server(refuse="550 5.1.1 mailbox unavailable")
+    mail = _queue_invitation()
+
+    assert send_mail.call(str(mail.pk)) == MailStatus.FAILED
+
+    assert inbox.messages == []
+    mail.refresh_from_db()
+    assert mail.attempts == 1 and mail.last_error == "SMTPRecipientsRefused"
+    assert mail.secret == ""  # a failed mail keeps no token
+    assert mail.next_attempt_at is None  # no retry: the address is refused for good
+
+
 def test_a_server_that_is_down_is_retried_and_the_mail_fails_after_the_last_attempt(settings):
-    _point_at(settings, _free_port())  # nothing listens there
+    point_at(settings, free_port())  # nothing listens there
     settings.MAIL_MAX_ATTEMPTS = 3
     mail = _queue_invitation()
     outcomes = []
