@@ -566,6 +566,8 @@ if WORKER_TASK_LEASE_SECONDS < 1:
     raise ImproperlyConfigured("WORKER_TASK_LEASE_SECONDS must be at least 1.")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EventTypeEnum"] = "coalition.events.api.serializers.EVENT_TYPE_CHOICES"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "coalition.events.models.DeliveryStatus"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationKindEnum"] = "coalition.notifications.choices.NotificationKind"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MailDeliveryEnum"] = "coalition.notifications.choices.MailDelivery"
 # --- Outbound email (coalition/mail) ----------------------------------------------------
 # EMAIL_URL: smtp+tls://user:password@host:587 (STARTTLS) or smtps://... in production;
 # filemail://var/mail (a folder, relative to the project or absolute as filemail:///path),

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("coalition.oversight.api.urls")),
     path("api/v1/", include("coalition.audit.api.urls")),
     path("api/v1/", include("coalition.events.api.urls")),
+    path("api/v1/", include("coalition.notifications.api.urls")),
 ]
 
 if settings.BENCH_MODE:  # the benchmark's framework floor; never mounted in production

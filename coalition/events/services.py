@@ -46,10 +46,10 @@ EVENT_TYPES = (
 
 # Called with each new event inside ``emit``'s transaction (its rows commit or roll back
 # together): higher layers register here from ``AppConfig.ready()`` (the notifications).
-EVENT_HOOKS: list[Callable[[Event], None]] = []
+EVENT_HOOKS: list[Callable[[Event], object]] = []
 
 
-def register_event_hook(hook: Callable[[Event], None]) -> None:
+def register_event_hook(hook: Callable[[Event], object]) -> None:
     """Run ``hook(event)`` for every event, in the transaction that writes it; registering twice adds it once."""
     if hook not in EVENT_HOOKS:
         EVENT_HOOKS.append(hook)

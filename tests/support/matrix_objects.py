@@ -277,6 +277,17 @@ def _approval_of(organisation: Organisation):
     return AccessApproval.objects.get(api_key=created.api_key)
 
 
+# --- notifications (coalition/notifications) -------------------------------------------------
+
+
+def _notification_of(organisation: Organisation):
+    """A notification of a person of ``organisation`` who is not a persona: nobody but that person reads it."""
+    from coalition.notifications.models import Notification
+
+    return Notification.objects.create(user=member_of(organisation), kind="referral_sent", urgency="urgent",
+                                       organisation=organisation)
+
+
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
 OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
     "organisation": with_fields(lambda organisation: organisation),
@@ -290,4 +301,5 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "webhook_delivery": _webhook_delivery,
     "invitation": with_fields(_invitation_of),
     "approval": with_fields(_approval_of),
+    "notification": with_fields(_notification_of),
 }
