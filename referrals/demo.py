@@ -108,7 +108,13 @@ def seed_demo_cases() -> list[Case]:
         org["shelter-be"], phenomenon="boys_prostitution", urgency=Urgency.IMMEDIATE, gender="male", region="BE-BRU",
         language="fr", legal_basis="vital_interest",
         legal_basis_justification="Demo: imminent danger, no time to reach a guardian for consent."))
-    services.referral_send(actor=street, referral=r)
+    r = services.referral_send(actor=street, referral=r)
+    # Sent three hours ago and still not acknowledged: overdue, and late for long enough that
+    # the worker escalates it to the coordinators once (the notifications' demo).
+    sent_at = timezone.now() - timedelta(hours=3)
+    acknowledge_due, decide_due = deadlines_for(r.urgency, sent_at, country=org["shelter-be"].country)
+    Referral.objects.filter(pk=r.pk).update(created_at=sent_at - timedelta(minutes=10), sent_at=sent_at,
+                                            acknowledge_due=acknowledge_due, decide_due=decide_due)
     c = consent(street, case)
     r = services.referral_create(actor=street, case=case, data=_triage(
         org["ngo-nl"], consent=c, phenomenon="boys_prostitution", gender="male", region="BE-BRU", language="fr"))

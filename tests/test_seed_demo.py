@@ -200,3 +200,20 @@ def test_without_a_secret_mfa_users_must_enrol_first(db):
     response = login("coordinator")
     assert response.status_code == 200
     assert response.json()["mfa_enrolment_required"] is True
+
+
+def test_the_demo_notifies_without_the_history_and_shelter_be_has_an_on_call_address(seeded):
+    """The demo's cases told their people (the notifications' hook); the back-dated history told nobody."""
+    from coalition.notifications.models import Notification
+
+    history = Referral.objects.filter(sent_at__lt=timezone.now() - timedelta(days=13)).values("pk")
+    assert not Notification.objects.filter(referral__in=history).exists()
+    told = set(Notification.objects.values_list("user__username", "kind"))
+    assert ("shelter-be-caseworker", "referral_sent") in told
+    assert ("hotline-be-caseworker", "referral_answered") in told
+    assert ("coordinator", "exception") in told
+    assert Organisation.objects.get(slug="shelter-be").on_call_email == "on-call@shelter-be.example.org"
+    # The street work's immediate referral was sent three hours ago: overdue, and escalated by the worker's jobs.
+    late = Referral.objects.get(sender__slug="streetwork-be", recipient__slug="shelter-be")
+    assert late.acknowledge_due < timezone.now() and late.status == ReferralStatus.SENT
+    assert Notification.objects.get(referral=late.pk, kind="referral_sent").due_at == late.acknowledge_due

@@ -2,18 +2,21 @@
 
 - the event hook: each event's notifications in the event's own transaction;
 - every minute: the escalation of referrals still late after their deadline's span again;
-- every five minutes: the daily digests that fell due (one per person and day).
+- every five minutes: the daily digests that fell due (one per person and day);
+- the demo coalition's on-call address and tidied notifications (``demo``).
 """
 
 from datetime import timedelta
 
 from coalition.events.jobs import register_job
 from coalition.events.services import register_event_hook
+from partners.demo import register_demo_seeder
 
-from . import services
+from . import demo, services
 
 
 def register() -> None:
     register_event_hook(services.notify_for_event)
+    register_demo_seeder(demo.seed_demo)  # after the demo cases (INSTALLED_APPS order)
     register_job("escalate_overdue", every=lambda: timedelta(minutes=1), run=services.escalate_due)
     register_job("send_digests", every=services.digest_interval, run=services.send_digests)
