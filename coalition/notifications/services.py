@@ -265,6 +265,8 @@ def _alert_on_call(event: Event) -> OnCallAlert | None:
     if referral is None or not referral.recipient.on_call_email:
         return None
     recipient = referral.recipient
+    if OnCallAlert.objects.filter(organisation=recipient, event=event).exists():
+        return None  # alerted for this event already (the hook ran again): one alert per event
     alert = OnCallAlert.objects.create(organisation=recipient, event=event, referral=referral.pk,
                                        address=recipient.on_call_email)
     alert.mail = queue_mail(
