@@ -358,10 +358,12 @@ def notification_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
-def checked_time_zone(name: str) -> str:
+def checked_time_zone(name: Any) -> str:
     try:
+        if not isinstance(name, str):
+            raise TypeError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidField("time_zone", _("Not a known time zone (such as Europe/Brussels).")) from None
     return name
 
@@ -373,6 +375,8 @@ def preferences_update(*, user: User, data: dict[str, Any]) -> NotificationPrefe
         user=user, defaults={"digest_hour": settings.NOTIFICATION_DIGEST_HOUR, "time_zone": settings.COALITION_TIME_ZONE},
     )
     if "mail" in data:
+        if not isinstance(data["mail"], dict):
+            raise InvalidField("mail", _("Choose immediate or digest for each kind of notification."))
         chosen = dict(preferences.mail)
         for kind, delivery in data["mail"].items():
             if kind not in CHOOSABLE_KINDS:
