@@ -8,12 +8,18 @@
 from datetime import timedelta
 
 from coalition.events.jobs import register_job
+from coalition.events.models import Event
 from coalition.events.services import register_event_hook
 
 from . import services
 
 
+def notify_for_event(event: Event) -> None:
+    """The hook: the notifications ``event`` causes (the events layer wants no answer)."""
+    services.notify_for_event(event)
+
+
 def register() -> None:
-    register_event_hook(services.notify_for_event)
+    register_event_hook(notify_for_event)
     register_job("escalate_overdue", every=lambda: timedelta(minutes=1), run=services.escalate_due)
     register_job("send_digests", every=services.digest_interval, run=services.send_digests)

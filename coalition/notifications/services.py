@@ -447,7 +447,7 @@ def send_digests(now: datetime | None = None) -> int:
                 continue
             names = _organisation_names(n.organisation_id for n in unread)
             shown = unread[:DIGEST_MAX_ITEMS]
-            queue_mail(
+            digest = queue_mail(
                 to=user.email, template="notification_digest", language=language_of(user),
                 context={
                     "own_organisation": user.organisation.name,
@@ -456,6 +456,8 @@ def send_digests(now: datetime | None = None) -> int:
                     "link_path": "/app/notifications/",
                 },
             )
+            # The digest is the mail that carried them (and tells the org admin if it bounced).
+            Notification.objects.filter(pk__in=[n.pk for n in unread]).update(mail=digest)
             sent += 1
     return sent
 

@@ -188,6 +188,10 @@ def test_the_digest_goes_out_at_the_persons_hour_in_their_time_zone_once_a_day(w
     assert not Notification.objects.filter(mail_delivery="digest", digested_at__isnull=True).exists()
     preferences = NotificationPreferences.objects.get(user=brussels)
     assert preferences.last_digest_on == DAY
+    # The digest is the mail that carried them.
+    assert set(Notification.objects.filter(user=brussels, mail_delivery="digest").values_list("mail", flat=True)) == {
+        digest.pk
+    }
 
 
 def test_a_day_with_nothing_waiting_sends_nothing_and_what_comes_later_waits_for_the_next_day(flow, waiting):
@@ -225,6 +229,9 @@ def test_the_digest_leaves_out_what_was_read_in_the_app_and_a_digest_of_only_rea
     assert [item["link_path"] for item in digest.context["items"]] == [f"/app/referrals/{second.referral}/"]
     assert digests_to(new_york) == []
     assert not Notification.objects.filter(mail_delivery="digest", digested_at__isnull=True).exists()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.mail_id, second.mail_id) == (None, digest.pk)  # the read one was mailed in no digest
 
 
 def test_a_long_digest_lists_the_first_items_and_counts_the_rest(waiting, monkeypatch):
