@@ -1,4 +1,4 @@
-"""Who is told what (DESIGN §13's table), driven through the API: one test per row, and who is NOT told.
+"""Who is told what (the design's table of notifications), driven through the API: one test per row, and who is NOT.
 
 The cast: hotline-be sends to shelter-be; care-nl is unrelated. Each organisation of the
 referral has two active caseworkers (the personas and ``colleagues``), shelter-be also
@@ -139,7 +139,7 @@ def test_an_answer_tells_every_active_caseworker_of_the_sender_and_nobody_else(f
 
 
 def test_a_withdrawn_referral_tells_the_recipients_caseworkers_not_the_sender_who_withdrew_it(flow, colleagues):
-    """DESIGN's table names the sender for "withdrawn" too; the sender is who withdraws, so the recipient is told."""
+    """The design's table names the sender for "withdrawn" too; the sender is who withdraws, so the recipient is told."""
     _case, referral = flow.sent_referral()
     assert flow.act(referral["id"], "withdraw", "caseworker").status_code == 200
 

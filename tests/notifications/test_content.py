@@ -1,4 +1,4 @@
-"""Notifications and their mails carry nothing about the child (SECURITY.md), in every language.
+"""Notifications and their mails carry nothing about the child (the security bar), in every language.
 
 A whole scenario makes every kind the core sends (a new referral with its on-call alert,
 each answer, messages both ways, a withdrawal, a legal-basis exception, a missed deadline
