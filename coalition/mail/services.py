@@ -94,7 +94,12 @@ def render(mail: OutboundMail) -> EmailMessage:
         to=[mail.to],
         # The mail's own id: a copy sent again after a worker died between sending and
         # recording it carries the same Message-ID, which mail clients file as one.
-        headers={"Auto-Submitted": "auto-generated", "Message-ID": f"<{mail.pk}@{settings.MAIL_ID_DOMAIN}>"},
+        # Content-Language (RFC 3282): the language it was rendered in, for readers and filters.
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "Message-ID": f"<{mail.pk}@{settings.MAIL_ID_DOMAIN}>",
+            "Content-Language": mail.language,
+        },
     )
 
 

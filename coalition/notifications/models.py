@@ -16,8 +16,9 @@ class Notification(models.Model):
     It keeps codes and ids only (the kind, the other organisation, the urgency, a
     deadline, the referral's and case's ids for the link), so no text made from it
     can carry anything about the young person. ``mail_delivery`` says how its mail
-    goes (at once through ``mail``, or in the next daily digest at ``digested_at``);
-    empty: no mail (the person has no address).
+    goes (at once through ``mail``, or in the next daily digest at ``digested_at``, then
+    ``mail`` is that digest; one read before its digest has none); empty: no mail (the
+    person has no address).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

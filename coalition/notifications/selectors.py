@@ -50,25 +50,34 @@ class MailProblem:
     queued_at: datetime  # when the failed mail was queued
 
 
-def _last_notification_mail(**filters) -> Subquery:
+# A mail's outcome is known once it is sent or has failed for good; a pending one proves nothing yet.
+SETTLED = (MailStatus.SENT, MailStatus.FAILED)
+
+
+def _last_settled_mail(**filters) -> Subquery:
     return Subquery(
-        Notification.objects.filter(mail__isnull=False, **filters).order_by("-created_at").values("mail_id")[:1]
+        Notification.objects.filter(mail__status__in=SETTLED, **filters)
+        .order_by("-mail__created_at", "-mail_id").values("mail_id")[:1]
     )
 
 
 def mail_problems(organisation: Organisation) -> list[MailProblem]:
-    """The organisation's addresses whose latest notification mail failed for good (a bounce or too many errors).
+    """The organisation's addresses whose latest settled notification mail failed for good (a bounce, too many errors).
 
-    Only the latest mail counts: once a mail to the address goes through again, the
-    problem is gone from the list.
+    Only the latest mail that was sent or failed counts (a notification's own mail or
+    the digest that carried it): once a later mail to the address goes through, the
+    problem is gone from the list; while that later mail still waits, it stays.
     """
     people = (
         User.objects.filter(organisation=organisation, is_active=True)
-        .annotate(last_mail=_last_notification_mail(user=OuterRef("pk")))
+        .annotate(last_mail=_last_settled_mail(user=OuterRef("pk")))
         .filter(last_mail__isnull=False)
     )
     last_mails = {person.last_mail: person for person in people}
-    alert = OnCallAlert.objects.filter(organisation=organisation, mail__isnull=False).order_by("-created_at").first()
+    alert = (
+        OnCallAlert.objects.filter(organisation=organisation, mail__status__in=SETTLED)
+        .order_by("-mail__created_at", "-mail_id").first()
+    )
     ids = [*last_mails, *([alert.mail_id] if alert else [])]
     failed = OutboundMail.objects.filter(pk__in=ids, status=MailStatus.FAILED)
     problems = []

@@ -265,6 +265,8 @@ def _alert_on_call(event: Event) -> OnCallAlert | None:
     if referral is None or not referral.recipient.on_call_email:
         return None
     recipient = referral.recipient
+    if OnCallAlert.objects.filter(organisation=recipient, event=event).exists():
+        return None  # alerted for this event already (the hook ran again): one alert per event
     alert = OnCallAlert.objects.create(organisation=recipient, event=event, referral=referral.pk,
                                        address=recipient.on_call_email)
     alert.mail = queue_mail(
@@ -356,10 +358,12 @@ def notification_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
-def checked_time_zone(name: str) -> str:
+def checked_time_zone(name: Any) -> str:
     try:
+        if not isinstance(name, str):
+            raise TypeError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidField("time_zone", _("Not a known time zone (such as Europe/Brussels).")) from None
     return name
 
@@ -371,6 +375,8 @@ def preferences_update(*, user: User, data: dict[str, Any]) -> NotificationPrefe
         user=user, defaults={"digest_hour": settings.NOTIFICATION_DIGEST_HOUR, "time_zone": settings.COALITION_TIME_ZONE},
     )
     if "mail" in data:
+        if not isinstance(data["mail"], dict):
+            raise InvalidField("mail", _("Choose immediate or digest for each kind of notification."))
         chosen = dict(preferences.mail)
         for kind, delivery in data["mail"].items():
             if kind not in CHOOSABLE_KINDS:
@@ -441,7 +447,7 @@ def send_digests(now: datetime | None = None) -> int:
                 continue
             names = _organisation_names(n.organisation_id for n in unread)
             shown = unread[:DIGEST_MAX_ITEMS]
-            queue_mail(
+            digest = queue_mail(
                 to=user.email, template="notification_digest", language=language_of(user),
                 context={
                     "own_organisation": user.organisation.name,
@@ -450,6 +456,8 @@ def send_digests(now: datetime | None = None) -> int:
                     "link_path": "/app/notifications/",
                 },
             )
+            # The digest is the mail that carried them (and tells the org admin if it bounced).
+            Notification.objects.filter(pk__in=[n.pk for n in unread]).update(mail=digest)
             sent += 1
     return sent
 
