@@ -42,6 +42,7 @@ from tests.support.personas import Persona, make_organisation, make_user
 #   own        owner = the persona's organisation, counterpart = its partner
 #   partner    owner = the partner, counterpart = the persona's organisation
 #   unrelated  two members the persona has nothing to do with
+# A notification belongs to one person: "own" is the persona's own (PERSONAL_OBJECTS).
 # The partner of hotline-be is shelter-be; everyone else's partner is hotline-be.
 
 
@@ -277,6 +278,31 @@ def _approval_of(organisation: Organisation):
     return AccessApproval.objects.get(api_key=created.api_key)
 
 
+# --- notifications (coalition/notifications): one person's each -------------------------------------
+
+# Objects that belong to one person rather than to an organisation; their builder also gets the
+# persona (``persona=``): "own" is the persona's own, "partner" one of a person of the partner
+# organisation, "unrelated" one of a person of an unrelated member.
+PERSONAL_OBJECTS = {"notification"}
+
+
+def _notification(owner: Organisation, counterpart: Organisation, state: dict, persona: Persona | None = None) -> dict:
+    """A notification made by the notifications service (a new referral from ``counterpart``), for a person of ``owner``.
+
+    The persona's own when ``owner`` is the persona's organisation; else a person of ``owner``
+    who is not a persona. ``state``: its ``kind`` (default: a new referral).
+    """
+    from coalition.notifications.choices import NotificationKind
+    from coalition.notifications.services import Addressed, notify
+
+    mine = persona is not None and persona.user is not None and persona.organisation == owner
+    user = persona.user if mine and persona is not None and persona.user is not None else hand_of(owner)
+    addressed = Addressed(state.get("kind", NotificationKind.REFERRAL_SENT), [user], organisation_id=counterpart.pk,
+                          urgency=Urgency.URGENT)
+    [notification] = notify(addressed, event=None)
+    return {"id": notification.pk}
+
+
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
 OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
     "organisation": with_fields(lambda organisation: organisation),
@@ -290,4 +316,5 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "webhook_delivery": _webhook_delivery,
     "invitation": with_fields(_invitation_of),
     "approval": with_fields(_approval_of),
+    "notification": _notification,
 }
