@@ -216,7 +216,7 @@ class ProfileForm(ChangeForm):
 
 
 class SettingsForm(ChangeForm):
-    """The organisation's settings (the same contract and service as the profile)."""
+    """The organisation's settings: its caseworkers' second factor and its on-call address (the profile's contract and service)."""
 
     contract = OrganisationProfileSerializer
 
@@ -225,6 +225,13 @@ class SettingsForm(ChangeForm):
         help_text=_(
             "Caseworkers then sign in with a code from an authenticator app too. Turning this on signs out at once "
             "every caseworker signed in without one; they set one up when they sign in next."
+        ),
+    )
+    on_call_email = forms.CharField(
+        label=_("On-call address"), required=False, widget=forms.EmailInput,
+        help_text=_(
+            "Every referral of immediate urgency for your organisation is mailed at once to this address too, day "
+            "and night: a shared on-call mailbox, not a person's. Leave it empty for none."
         ),
     )
 

@@ -11,6 +11,7 @@ from .views import (
     home,
     integrations,
     members,
+    notifications,
     organisation,
     oversight,
     referral_form,
@@ -59,6 +60,12 @@ urlpatterns = [
     path("account/second-factor/", account.second_factor, name="second-factor"),
     path("invitation/", account.invitation, name="invitation"),
     path("password-reset/", account.password_reset, name="password-reset"),
+    # notifications (everyone signed in): the person's own list, opening and marking read, how mail comes
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notification_read_all, name="notifications-read"),
+    path("notifications/preferences/", notifications.notification_preferences, name="notification-preferences"),
+    path("notifications/<uuid:pk>/open/", notifications.notification_open, name="notification-open"),
+    path("notifications/<uuid:pk>/read/", notifications.notification_read, name="notification-read"),
     # referral form
     path("cases/<uuid:pk>/referrals/new/", referral_form.referral_new, name="referral-new"),
     path("referrals/<uuid:pk>/edit/", referral_form.referral_edit, name="referral-edit"),

@@ -66,7 +66,7 @@ class OrganisationProfileSerializer(serializers.ModelSerializer):
         model = Organisation
         fields = [
             "name", "regions", "languages", "phenomena", "min_age", "max_age", "accepting_referrals",
-            "description", "website", "contact_email", "contact_phone", "caseworker_mfa_required",
+            "description", "website", "contact_email", "contact_phone", "caseworker_mfa_required", "on_call_email",
         ]
 
     def validate(self, attrs):

@@ -42,6 +42,7 @@ from tests.support.personas import Persona, make_organisation, make_user
 #   own        owner = the persona's organisation, counterpart = its partner
 #   partner    owner = the partner, counterpart = the persona's organisation
 #   unrelated  two members the persona has nothing to do with
+# A notification belongs to one person: "own" is the persona's own (PERSONAL_OBJECTS).
 # The partner of hotline-be is shelter-be; everyone else's partner is hotline-be.
 
 
@@ -277,15 +278,29 @@ def _approval_of(organisation: Organisation):
     return AccessApproval.objects.get(api_key=created.api_key)
 
 
-# --- notifications (coalition/notifications) -------------------------------------------------
+# --- notifications (coalition/notifications): one person's each -------------------------------------
+
+# Objects that belong to one person rather than to an organisation; their builder also gets the
+# persona (``persona=``): "own" is the persona's own, "partner" one of a person of the partner
+# organisation, "unrelated" one of a person of an unrelated member.
+PERSONAL_OBJECTS = {"notification"}
 
 
-def _notification_of(organisation: Organisation):
-    """A notification of a person of ``organisation`` who is not a persona: nobody but that person reads it."""
-    from coalition.notifications.models import Notification
+def _notification(owner: Organisation, counterpart: Organisation, state: dict, persona: Persona | None = None) -> dict:
+    """A notification made by the notifications service (a new referral from ``counterpart``), for a person of ``owner``.
 
-    return Notification.objects.create(user=member_of(organisation), kind="referral_sent", urgency="urgent",
-                                       organisation=organisation)
+    The persona's own when ``owner`` is the persona's organisation; else a person of ``owner``
+    who is not a persona. ``state``: its ``kind`` (default: a new referral).
+    """
+    from coalition.notifications.choices import NotificationKind
+    from coalition.notifications.services import Addressed, notify
+
+    mine = persona is not None and persona.user is not None and persona.organisation == owner
+    user = persona.user if mine and persona is not None and persona.user is not None else hand_of(owner)
+    addressed = Addressed(state.get("kind", NotificationKind.REFERRAL_SENT), [user], organisation_id=counterpart.pk,
+                          urgency=Urgency.URGENT)
+    [notification] = notify(addressed, event=None)
+    return {"id": notification.pk}
 
 
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
@@ -301,5 +316,5 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "webhook_delivery": _webhook_delivery,
     "invitation": with_fields(_invitation_of),
     "approval": with_fields(_approval_of),
-    "notification": with_fields(_notification_of),
+    "notification": _notification,
 }

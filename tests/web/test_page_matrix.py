@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test import Client
 
 from referrals.models import Case, Referral
-from tests.support.matrix_objects import OBJECT_BUILDERS, parties
+from tests.support.matrix_objects import OBJECT_BUILDERS, PERSONAL_OBJECTS, parties
 from tests.support.personas import Persona
 from tests.support.routes import SERVED_METHODS, WEB_ROUTES
 from tests.support.web import web_client_for
@@ -65,7 +65,8 @@ def _target(row: dict, persona: Persona, orgs) -> tuple[str, dict[str, Any]]:
     version = None
     if row.get("object"):
         owner, counterpart = parties(row["relation"], row["object"], persona, orgs)
-        parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}))
+        mine = {"persona": persona} if row["object"] in PERSONAL_OBJECTS else {}
+        parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}), **mine)
         model = VERSIONED.get(row["object"])
         version = model.objects.get(pk=parameters["id"]).version if model is not None else None
     path = row["route"]

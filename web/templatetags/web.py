@@ -1,4 +1,4 @@
-"""Template helpers shared by every page: code lists shown as their translated labels."""
+"""Template helpers shared by every page: code lists shown as their translated labels, the unread count."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import template
 from django.db.models import TextChoices
 from django.utils.dateparse import parse_date, parse_datetime
 
+from coalition.notifications import selectors as notifications
 from partners.choices import Language, OrganisationKind, Phenomenon
 from referrals import choices as rc
 
@@ -61,3 +62,19 @@ def moment(value):
     if isinstance(value, str):
         return parse_datetime(value) or parse_date(value)
     return value
+
+
+# Where the page's count is kept once read: the header and the page itself may both ask.
+UNREAD_ATTRIBUTE = "_web_unread_notifications"
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context) -> int:
+    """How many of the signed-in person's notifications are unread (the header's count): one query a page."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return 0
+    if not hasattr(request, UNREAD_ATTRIBUTE):
+        setattr(request, UNREAD_ATTRIBUTE, notifications.unread_count(user))
+    return getattr(request, UNREAD_ATTRIBUTE)

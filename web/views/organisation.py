@@ -8,7 +8,9 @@ organisation is the same 404 page as one that does not exist. Writes go through 
 services the API's ``partners.api.views`` call (``invitation_create``, ``user_update``,
 ``password_reset_send``, ``user_reset_totp``, ``invitation_resend``, ``invitation_revoke``,
 ``approval_decide``, ``organisation_update``), which decide and write the audit entry: a
-refusal comes back on the page (422), nothing changed.
+refusal comes back on the page (422), nothing changed. The people and settings pages also list
+the organisation's mail problems (``coalition.notifications.selectors.mail_problems``): the
+addresses, a person's or the on-call one, whose latest notification mail failed for good.
 
 Nobody sets another person's password here: people come by invitation and new passwords by
 a reset link, each mailed to the person's own address.
@@ -27,9 +29,11 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from coalition.core.errors import DomainError
+from coalition.notifications.selectors import mail_problems
 from partners import services
 from partners.choices import ApiKeyScope, MembershipStatus, OrganisationKind, Role
 from partners.models import AccessApproval, ApprovalStatus, Invitation, InvitationStatus, Organisation, User
@@ -122,7 +126,10 @@ def people(request: HttpRequest) -> HttpResponse:
         for invitation in open_invitations
     ]
     pending = _approvals(actor).filter(status=ApprovalStatus.PENDING).count()
-    context = {"nav": "people", "page": page, "rows": rows, "invitations": invitations, "pending_approvals": pending}
+    context = {
+        "nav": "people", "page": page, "rows": rows, "invitations": invitations, "pending_approvals": pending,
+        "mail_problems": _mail_problems(actor.organisation),
+    }
     return render(request, "web/organisation/people.html", context)
 
 
@@ -371,11 +378,12 @@ def _organisation_context(organisation: Organisation) -> dict[str, Any]:
 
 
 def _change_organisation(
-    request: HttpRequest, form_class: type[ProfileForm] | type[SettingsForm], template: str, done: str, then: str
+    request: HttpRequest, form_class: type[ProfileForm] | type[SettingsForm], template: str, done: str, then: str,
+    extra: Callable[[Organisation], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     actor = person(request)
     organisation = _organisation(actor)
-    context = _organisation_context(organisation)
+    context = _organisation_context(organisation) | (extra(organisation) if extra else {})
     if request.method != "POST":
         return render(request, template, context | {"form": form_class(instance=organisation)})
     form = form_class(request.POST, instance=organisation, contract_context={"actor": actor})
@@ -408,8 +416,24 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @org_admin_only
 def organisation_settings(request: HttpRequest) -> HttpResponse:
-    """The organisation's settings: whether its caseworkers need a second factor."""
+    """The organisation's settings: whether its caseworkers need a second factor, its on-call address; its mail problems."""
     return _change_organisation(
         request, SettingsForm, "web/organisation/settings.html",
         _("The settings were changed."), "web:organisation-settings",
+        extra=lambda organisation: {"mail_problems": _mail_problems(organisation)},
     )
+
+
+# --- mail problems: the organisation's addresses whose notification mail failed for good -------------------
+
+# What an outbox error (the class ``coalition.mail`` keeps) means, in words; any other: retried and given up.
+MAIL_ERRORS = {"SMTPRecipientsRefused": gettext_lazy("the mail server refused the address")}
+MAIL_GAVE_UP = gettext_lazy("could not be delivered after several attempts")
+
+
+def _mail_problems(organisation: Organisation) -> list[dict[str, Any]]:
+    """``coalition.notifications.selectors.mail_problems``, each with its error explained."""
+    return [
+        {"problem": problem, "explained": MAIL_ERRORS.get(problem.error, MAIL_GAVE_UP)}
+        for problem in mail_problems(organisation)
+    ]
