@@ -160,9 +160,8 @@ def test_an_escalation_is_mailed_at_once_even_to_a_coordinator_who_wants_everyth
 def test_the_notifications_register_their_hook_and_their_periodic_jobs_with_the_layers_below():
     from coalition.events import jobs
     from coalition.events.services import EVENT_HOOKS
-    from coalition.notifications import jobs as notification_jobs
 
-    assert notification_jobs.notify_for_event in EVENT_HOOKS
+    assert services.notify_for_event in EVENT_HOOKS
     registered = {job.name: job for job in jobs.JOBS}
     assert registered["escalate_overdue"].run is services.escalate_due
     assert registered["escalate_overdue"].every() == timedelta(minutes=1)

@@ -293,10 +293,10 @@ def test_the_navigation_lists_the_pages_of_every_role_a_person_holds(personas):
     admin.save(update_fields=["roles"])
     nav = web_client_for(admin).get("/app/").content.decode().split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
     labels = re.findall(r">([^<>]+)</a>", nav)
-    assert labels == ["Inbox", "Cases", "People", "API keys", "Webhooks", "Organisation", "Figures"]
+    assert labels == ["Inbox", "Cases", "People", "API keys", "Webhooks", "Organisation", "Figures", "Notifications"]
     coordinator = web_client_for(personas["coordinator"].user).get("/app/oversight/").content.decode()
     assert re.findall(r">([^<>]+)</a>", coordinator.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]) == [
-        "Dashboard", "Members", "Figures"]
+        "Dashboard", "Members", "Figures", "Notifications"]
     auditor = web_client_for(personas["auditor"].user).get("/app/audit/").content.decode()
     assert re.findall(r">([^<>]+)</a>", auditor.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]) == [
-        "Audit trail", "Verify the chain"]
+        "Audit trail", "Verify the chain", "Notifications"]
