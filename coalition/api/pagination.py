@@ -95,3 +95,9 @@ class CursorPagination(pagination.CursorPagination):
                 "results": schema,
             },
         }
+
+
+class NewestFirstPagination(CursorPagination):
+    """Newest first, ties broken by id: the order of logs and notification lists."""
+
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too; the stubs say str

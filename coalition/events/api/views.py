@@ -8,7 +8,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from coalition.api.pagination import CursorPagination
+from coalition.api.pagination import NewestFirstPagination
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
 from coalition.core.access import ApiKeyScope, Role, allow
 
@@ -43,10 +43,6 @@ class EventFeedView(CoalitionAPIView):
             "has_more": len(events) > limit,
         }
         return Response(body)
-
-
-class DeliveryPagination(CursorPagination):
-    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too; the stubs say str
 
 
 class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -98,7 +94,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return Response(s.WebhookEndpointSerializer(rotated.endpoint).data | {"secret": rotated.secret})
 
     @extend_schema(responses={200: s.WebhookDeliverySerializer(many=True)})
-    @action(detail=True, methods=["get"], pagination_class=DeliveryPagination, filter_backends=[])
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstPagination, filter_backends=[])
     def deliveries(self, request, pk=None):
         deliveries = selectors.deliveries_of(self.get_object())
         page = self.paginate_queryset(deliveries)

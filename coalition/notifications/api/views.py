@@ -12,7 +12,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from coalition.api.pagination import CursorPagination
+from coalition.api.pagination import NewestFirstPagination
 from coalition.api.views import CoalitionAPIView, ScopedViewSet
 from coalition.core.access import ANY_ROLE, allow
 
@@ -22,10 +22,6 @@ from ..models import Notification
 from . import serializers as s
 
 
-class NotificationPagination(CursorPagination):
-    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too; the stubs say str
-
-
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Your notifications, newest first: what needs you, never anything about the young person."""
 
@@ -33,7 +29,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     queryset_model = Notification
     serializer_class = s.NotificationSerializer
     filterset_class = NotificationFilter
-    pagination_class = NotificationPagination
+    pagination_class = NewestFirstPagination
     http_method_names = ["get", "post", "head", "options"]
     policy = {
         "list": allow(*ANY_ROLE),
