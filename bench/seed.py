@@ -94,7 +94,7 @@ def busy_caseworker_usernames(sizes: Sizes) -> list[str]:
 ORGANISATION_FIELDS = ["id", "slug", "name", "kind", "country", "regions", "languages", "phenomena", "min_age",
                        "max_age", "accepting_referrals", "membership_status", "data_sharing_agreement_signed_on",
                        "description", "website", "contact_email", "contact_phone", "caseworker_mfa_required",
-                       "created_at", "updated_at"]
+                       "on_call_email", "created_at", "updated_at"]
 USER_FIELDS = ["id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
                "is_staff", "is_active", "date_joined", "organisation", "roles", "token_version", "language"]
 CASE_FIELDS = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "opened_by_organisation",
@@ -219,7 +219,7 @@ class Seeder:
                 org_id, org_slug(i), f"Benchmark organisation {i}", kind, country,
                 json.dumps(REGIONS[i % 5:(i % 5) + 3]), json.dumps(["nl", "fr"] if country == "BE" else ["nl"]),
                 json.dumps(PHENOMENA[i % 7:(i % 7) + 4]), "0", "18", "t", "active", signed, "", "", "", "", "f",
-                start, start,
+                "", start, start,
             ]
             add("\t".join(fields) + "\n")
         self.partners = self.org_ids[1:]

@@ -7,7 +7,6 @@ has no connection to lend, SQLite's "database is locked".
 
 import json
 import logging
-import socket
 import threading
 import time
 
@@ -19,18 +18,12 @@ from django.test import Client
 
 from tests.support.flows import CHILD
 from tests.support.personas import PASSWORD
+from tests.support.ports import free_port
 from tests.support.schema import SchemaCheckedClient
 
 SECRET_IN_DRIVER_MESSAGE = "10.0.0.5"
 NEW_CASE = {"subject": CHILD, "phenomena": ["teen_pimp"], "region": "BE-VLG"}
 connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the proxy: its attributes are patched
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def postgres_down(monkeypatch):
     connection.close()
     with monkeypatch.context() as patch:
         patch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
-        patch.setitem(connection.settings_dict, "PORT", str(closed_port()))
+        patch.setitem(connection.settings_dict, "PORT", str(free_port()))
         yield
         connection.close()
 

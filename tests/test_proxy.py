@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SITE = ROOT / "api_docs" / "nginx" / "coalition.conf"
 SERVER_NAME = "api.example.org"
@@ -130,7 +132,7 @@ def _start_nginx(directory: Path, *, nginx_port: int, upstream: str, cert: Path,
     """nginx as a child process with the rendered committed site, everything under ``directory``."""
     site = directory / "coalition.conf"
     site.write_text(render_site(
-        COMMITTED_SITE.read_text(), https_port=nginx_port, http_port=_free_port(),
+        COMMITTED_SITE.read_text(), https_port=nginx_port, http_port=free_port(),
         upstream=upstream, cert=cert, key=key, logs=directory,
     ))
     main = directory / "nginx.conf"
@@ -139,12 +141,6 @@ def _start_nginx(directory: Path, *, nginx_port: int, upstream: str, cert: Path,
     checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -289,7 +285,7 @@ def stack():
         cert, key = _self_signed_certificate(directory)
         tls = ssl.create_default_context(cafile=str(cert))
 
-        gunicorn_port, nginx_port = _free_port(), _free_port()
+        gunicorn_port, nginx_port = free_port(), free_port()
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "coalition.settings",
             "DEBUG": "false",
@@ -390,8 +386,8 @@ def test_a_body_over_the_limit_is_refused_by_nginx_as_a_problem(stack):
 def test_with_gunicorn_down_nginx_answers_503_with_retry_after_as_a_problem(stack, tmp_path):
     """A client told to retry, not handed nginx's 502 page, while gunicorn restarts."""
     tmp_path.chmod(0o755)
-    nginx_port = _free_port()
-    nothing_listens = f"127.0.0.1:{_free_port()}"
+    nginx_port = free_port()
+    nothing_listens = f"127.0.0.1:{free_port()}"
     nginx = _start_nginx(tmp_path, nginx_port=nginx_port, upstream=nothing_listens, cert=stack.cert, key=stack.key)
     try:
         down = Stack(gunicorn_port=0, nginx_port=nginx_port, tls=stack.tls, cert=stack.cert, key=stack.key)

@@ -34,6 +34,7 @@ from referrals.choices import (
 from tests.support.matrix_objects import (
     CASE_OBJECTS,
     OBJECT_BUILDERS,
+    PERSONAL_OBJECTS,
     open_case,
     parties,
 )
@@ -112,6 +113,9 @@ def _target(row: dict, persona: Persona, cast: Cast) -> dict[str, Any]:
             pytest.fail(f"Could not build the {row['object']} of {_row_id(row)}: {parameters!r}")
         return parameters
     # Directory objects are cheap, and a row's state (a suspended member) must not outlive the cell.
+    if row["object"] in PERSONAL_OBJECTS:
+        kind, owner, counterpart, state = key
+        return OBJECT_BUILDERS[kind](owner, counterpart, dict(state), persona=persona)
     return _build(key)
 
 

@@ -8,11 +8,12 @@ through Django's ordinary SMTP backend, as in production.
 from __future__ import annotations
 
 import email
-import socket
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.support.ports import free_port
 
 
 class Inbox:
@@ -36,12 +37,6 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
