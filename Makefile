@@ -22,7 +22,7 @@ install: $(STAMP)
 # Quiet until the server answers, then a banner with the addresses and the demo logins.
 # Errors still show (stderr) and stop the target. The worker logs warnings and errors only.
 RUN_PORT ?= 8000
-RUN_ENV := DEBUG=true LOG_FORMAT=plain PUBLIC_BASE_URL=http://127.0.0.1:$(RUN_PORT) DJANGO_RUNSERVER_HIDE_WARNING=true
+RUN_ENV := DEBUG=true MATCH_ENABLED=true LOG_FORMAT=plain PUBLIC_BASE_URL=http://127.0.0.1:$(RUN_PORT) DJANGO_RUNSERVER_HIDE_WARNING=true
 run: $(STAMP)
 	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
 	@$(RUN_ENV) $(PY) manage.py seed_demo > /dev/null

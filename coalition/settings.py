@@ -654,6 +654,15 @@ if MAIL_MAX_ATTEMPTS < 1:
 # The domain of the Message-ID each mail carries (its outbox id @ this): the sender's.
 MAIL_ID_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
 
+# --- Cross-organisation match (referrals.match_keys, DESIGN §10) -------------------------------
+# Off unless the coalition enables it. MATCH_KEY (or MATCH_KEY_FILE) is the coalition's secret
+# for the keyed hashes of identity: at least 32 characters, never in the database; rotating it
+# means `manage.py match_rekey`. Checked at start whenever matching is on or a key is given.
+MATCH_ENABLED = env.bool("MATCH_ENABLED", default=False)
+MATCH_KEY = _secret("MATCH_KEY", debug=DEBUG, min_length=32) if MATCH_ENABLED or env.str("MATCH_KEY", "") else ""
+# Working days after which a match nobody acted on is listed in oversight and escalated once.
+MATCH_ACTION_WORKING_DAYS = _positive_int("MATCH_ACTION_WORKING_DAYS", 2) or 2
+
 # --- Notifications (coalition.notifications) --------------------------------------------
 # The hour (0-23, in the person's time zone) of the daily digest for those who chose one;
 # each person may pick another on their preferences.

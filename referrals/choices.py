@@ -154,3 +154,23 @@ def age_band(age: int | None) -> str | None:
         if age >= low and (high is None or age <= high):
             return label
     return None
+
+
+class MatchKeyKind(models.TextChoices):
+    """Which identity a match key was made of (``referrals.match_keys``)."""
+
+    NAME_AND_BIRTH_DATE = "name_and_birth_date", _("Full name and date of birth")
+    GIVEN_NAME_AND_BIRTH_YEAR = "given_name_and_birth_year", _("Given name and birth year")
+
+
+class MatchStatus(models.TextChoices):
+    """A match is open until one side acts; ``done`` once a side says they talked."""
+
+    OPEN = "open", _("Open: nobody has acted yet")
+    DONE = "done", _("Done: the members are in touch")
+    NOT_THE_SAME_PERSON = "not_the_same_person", _("Not the same young person")
+
+
+class MatchAction(models.TextChoices):
+    CONTACTED = "contacted", _("We have been in touch")
+    NOT_THE_SAME_PERSON = "not_the_same_person", _("Not the same young person")

@@ -31,6 +31,9 @@ from .choices import (
     InvolvementRole,
     LegalBasis,
     LegalHoldReason,
+    MatchAction,
+    MatchKeyKind,
+    MatchStatus,
     ReferralKind,
     ReferralOutcome,
     ReferralStatus,
@@ -128,6 +131,10 @@ class Subject(models.Model):
     safe_contact = EncryptedTextField(blank=True)
     guardian_contact = EncryptedTextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The fingerprint of the MATCH_KEY this subject's match keys were computed under (none,
+    # when the identity gave none); empty: never keyed, or matching was off. ``match_rekey``
+    # recomputes every subject whose fingerprint is not the current key's.
+    match_keyed_with = models.CharField(max_length=16, blank=True, default="")
 
     IDENTITY_FIELDS = (
         "given_name", "family_name", "date_of_birth", "birth_year", "gender", "language",
@@ -423,3 +430,80 @@ class ReferralMessage(CreatedBy):
 
     class Meta:
         ordering = ["created_at"]
+
+
+class MatchKey(models.Model):
+    """A keyed hash of one subject's normalised identity (``referrals.match_keys``), stored beside it.
+
+    HMAC-SHA256 under ``MATCH_KEY``, a secret that is never in the database: a raw read of
+    this table yields no name or date, and nobody holding the table alone can test a guess.
+    ``key_id`` is the fingerprint of the secret the digest was made under, so that after a
+    rotation only keys under the current secret are compared. Deleted with the subject's
+    identity (erasure, purge).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="match_keys")
+    kind = models.CharField(max_length=30, choices=MatchKeyKind.choices)
+    digest = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="one_match_key_per_case_and_kind")]
+        indexes = [models.Index(fields=["digest", "key_id"], name="match_key_lookup")]
+
+
+class Match(Versioned, models.Model):
+    """Two open cases of two members that share a match key: "another member knows this young person".
+
+    One per pair of cases however many keys they share (``case_a`` is the lower id, a
+    unique pair). Each side (the lead organisation of its case) marks it ``contacted`` or
+    ``not_the_same_person`` once; ``status`` follows from the two marks. ``due_at`` is two
+    working days after it was found: an open match past it shows in oversight and is
+    escalated to the coordinators once (``escalated_at``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case_a = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    case_b = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    organisation_a = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    organisation_b = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    key_kinds = models.JSONField(default=list)  # the MatchKeyKind codes the two cases shared when found
+    status = models.CharField(max_length=20, choices=MatchStatus.choices, default=MatchStatus.OPEN)
+    action_a = models.CharField(max_length=20, choices=MatchAction.choices, blank=True)
+    acted_a_at = models.DateTimeField(null=True, blank=True)
+    acted_a_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    action_b = models.CharField(max_length=20, choices=MatchAction.choices, blank=True)
+    acted_b_at = models.DateTimeField(null=True, blank=True)
+    acted_b_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = VersionedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case_a", "case_b"], name="one_match_per_pair_of_cases"),
+            models.CheckConstraint(condition=~Q(case_a=F("case_b")), name="match_of_two_cases"),
+            models.CheckConstraint(condition=~Q(organisation_a=F("organisation_b")), name="match_of_two_members"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="match_list"),
+            models.Index(fields=["due_at"], condition=Q(status=MatchStatus.OPEN, escalated_at__isnull=True),
+                         name="match_escalation_due"),
+        ]
+
+    def side_of(self, organisation_id) -> str | None:
+        """``"a"`` or ``"b"``: the side ``organisation_id`` acts for, by the current lead of each case."""
+        if self.case_a.lead_organisation_id == organisation_id:
+            return "a"
+        if self.case_b.lead_organisation_id == organisation_id:
+            return "b"
+        return None

@@ -26,6 +26,7 @@ from coalition.events.services import emit
 from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User
 
+from . import matches
 from .actions import (
     CaseState,
     case_open_refusal,
@@ -150,9 +151,12 @@ def case_open(*, actor: Actor, subject: dict[str, Any], phenomena: list[str], re
     case = Case.objects.create(
         lead_organisation=organisation, opened_by_organisation=organisation, phenomena=phenomena, region=region, opened_at=now
     )
-    Subject.objects.create(case=case, **_subject_values(subject))
+    identity = _subject_values(subject)
+    Subject.objects.create(case=case, **identity)
     Involvement.objects.create(case=case, organisation=organisation, role=InvolvementRole.LEAD, started_at=now)
     record(action="case.open", actor=actor, obj=case)
+    if matches.subject_keyed(actor=actor, case=case, identity=identity):
+        matches.match_case(actor=actor, case=case)  # nothing yet without a consent; an exception comes with a referral
     return case
 
 
@@ -177,6 +181,7 @@ def case_update(*, actor: Actor, case: Case, phenomena=None, region=None, subjec
         case.phenomena = phenomena
     if region is not None:
         case.region = region
+    subject_row = None
     if subject:
         subject_row = Subject.objects.get(case=case)
         for name, value in _subject_values(subject).items():
@@ -185,6 +190,9 @@ def case_update(*, actor: Actor, case: Case, phenomena=None, region=None, subjec
     case.bump_version()
     case.save()
     record(action="case.update", actor=actor, obj=case, detail={"subject_changed": bool(subject)})
+    if subject_row is not None and matches.matching_enabled():
+        matches.subject_keyed(actor=actor, case=case, identity=matches.subject_identity(subject_row))
+        matches.match_case(actor=actor, case=case)
     return case
 
 
@@ -221,6 +229,7 @@ def case_reopen(*, actor: Actor, case: Case, expected_version=None) -> Case:
     case.save()
     record(action="case.reopen", actor=actor, obj=case)
     emit(type="case.reopened", organisations=_involved_organisations(case.pk), case_id=case.pk)
+    matches.match_case(actor=actor, case=case)
     return case
 
 
@@ -236,6 +245,8 @@ def consent_record(*, actor: Actor, case: Case, data: dict[str, Any]) -> Consent
     data["recipients"] = [str(r) for r in data.get("recipients", [])]
     consent = Consent.objects.create(case=case, recorded_by_organisation=actor.organisation, **data)
     record(action="consent.record", actor=actor, obj=consent)
+    if ConsentPurpose.INFORMATION_SHARING in consent.purposes:
+        matches.match_case(actor=actor, case=case)
     return consent
 
 
@@ -410,6 +421,7 @@ def referral_send(*, actor: Actor, referral: Referral, expected_version=None) ->
             referral_id=referral.pk,
             data={"exception": str(legal_exception.pk), "basis": legal_exception.basis},
         )
+        matches.match_case(actor=actor, case=referral.case)  # the exception is a legal basis for the match too
     return referral
 
 

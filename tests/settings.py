@@ -26,6 +26,8 @@ os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "k3y-" * 12)
 os.environ.setdefault("AUDIT_HEAD_KEY", "test-audit-head-key-" + "h3ad-" * 8)
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nLSEhISE=")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Matching stays off (the default) unless a test turns it on; its key is there for those that do.
+os.environ.setdefault("MATCH_KEY", "test-match-key-" + "m4tch-" * 6)
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("DEFAULT_FROM_EMAIL", "coalition@example.org")
 os.environ.setdefault("PUBLIC_BASE_URL", "https://referrals.example.org")

@@ -42,6 +42,9 @@ EVENT_TYPES = (
     "consent.withdrawn",
     "exception.review_required",
     "exception.flagged",
+    "match.found",
+    "match.updated",
+    "match.escalated",
 )
 
 # Called with each new event inside ``emit``'s transaction (its rows commit or roll back
