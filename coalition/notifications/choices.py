@@ -10,7 +10,7 @@ class NotificationKind(models.TextChoices):
     REFERRAL_WITHDRAWN = "referral_withdrawn", _("A referral withdrawn by its sender")
     MESSAGE = "message", _("A message on a referral")
     OVERDUE = "overdue", _("A deadline passed")
-    ESCALATION = "escalation", _("A referral still late after its deadline")
+    ESCALATION = "escalation", _("A referral still late, or a match still unanswered, escalated to the coordinators")
     EXCEPTION = "exception", _("A referral sent on a legal-basis exception")
     MATCH = "match", _("Another member knows a young person of yours")
 

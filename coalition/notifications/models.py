@@ -28,6 +28,7 @@ class Notification(models.Model):
     referral = models.UUIDField(null=True, blank=True)
     case = models.UUIDField(null=True, blank=True)
     exception = models.UUIDField(null=True, blank=True)  # a legal-basis exception to review
+    match = models.UUIDField(null=True, blank=True)  # a cross-organisation match (referrals.models.Match)
     # The other organisation of the notification (the sender of a new referral, the recipient that answered ...).
     organisation = models.ForeignKey("partners.Organisation", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -35,7 +36,7 @@ from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User
 from referrals.choices import Urgency
 from referrals.deadlines import add_span, configured_deadlines
-from referrals.models import DEADLINE_RULES, Referral, ReferralMessage
+from referrals.models import DEADLINE_RULES, Match, Referral, ReferralMessage
 
 from .choices import ALWAYS_IMMEDIATE, CHOOSABLE_KINDS, MailDelivery, NotificationKind
 from .models import Escalation, Notification, NotificationPreferences, OnCallAlert
@@ -64,6 +65,7 @@ class Addressed:
     deadline: str = ""
     due_at: datetime | None = None
     exception: Any = None
+    match: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -144,6 +146,52 @@ def _exception(event: Event, referral: Referral) -> list[Addressed]:
                       urgency=referral.urgency, exception=event.data.get("exception"))]
 
 
+def _match(event: Event) -> Match | None:
+    return (
+        Match.objects.select_related("case_a", "case_b")
+        .filter(pk=event.data.get("match"))
+        .first()
+    )
+
+
+def _match_found(event: Event) -> list[Addressed]:
+    """One side's event: its caseworkers learn the other member's name; the coordinators, once, of the match."""
+    match = _match(event)
+    if match is None or not event.organisations:
+        return []
+    side = match.side_of(UUID(event.organisations[0]))
+    if side is None:
+        return []
+    other = match.case_b.lead_organisation_id if side == "a" else match.case_a.lead_organisation_id
+    told = [Addressed(NotificationKind.MATCH, caseworkers_of(event.organisations[0]), organisation_id=other,
+                      due_at=match.due_at, match=match.pk)]
+    if side == "a":  # the coordinators once per match, not once per side
+        told.append(Addressed(NotificationKind.MATCH, coordinators(), organisation_id=match.organisation_a_id,
+                              status="coordination", due_at=match.due_at, match=match.pk))
+    return told
+
+
+def _match_escalated(event: Event) -> list[Addressed]:
+    """Nobody answered within the working days: the coordinators are told, and both sides reminded."""
+    match = _match(event)
+    if match is None:
+        return []
+    sides = [(match.case_a.lead_organisation_id, match.case_b.lead_organisation_id),
+             (match.case_b.lead_organisation_id, match.case_a.lead_organisation_id)]
+    return [
+        Addressed(NotificationKind.ESCALATION, coordinators(), organisation_id=match.organisation_a_id, status="match",
+                  due_at=match.due_at, match=match.pk),
+        *(Addressed(NotificationKind.MATCH, caseworkers_of(own), organisation_id=other, status="reminder",
+                    due_at=match.due_at, match=match.pk) for own, other in sides),
+    ]
+
+
+# Events about a match rather than a referral: each handler reads the match itself.
+MATCH_ADDRESSING = {
+    "match.found": _match_found,
+    "match.escalated": _match_escalated,
+}
+
 # Who each event tells (DESIGN's table of notifications); the events not here tell nobody.
 ADDRESSING = {
     "referral.sent": _sent,
@@ -157,6 +205,8 @@ ADDRESSING = {
 
 def addressed_by(event: Event) -> list[Addressed]:
     """Who ``event`` tells what; empty for a draft (it reached nobody) and the events nobody must act on."""
+    if event.type in MATCH_ADDRESSING:
+        return MATCH_ADDRESSING[event.type](event)
     address = ADDRESSING.get(event.type)
     if address is None or event.draft:
         return []
@@ -221,7 +271,7 @@ def notify(addressed: Addressed, *, event: Event | None) -> list[Notification]:
             referral=event.referral if event is not None else None, case=event.case if event is not None else None,
             organisation_id=addressed.organisation_id, urgency=addressed.urgency, status=addressed.status,
             deadline=addressed.deadline, due_at=addressed.due_at, exception=addressed.exception,
-            created_at=now, mail_delivery=delivery,
+            match=addressed.match, created_at=now, mail_delivery=delivery,
         ))
     Notification.objects.bulk_create(notifications)
     names = _organisation_names([addressed.organisation_id])

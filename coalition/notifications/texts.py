@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from referrals.choices import Urgency
 
@@ -26,6 +27,8 @@ from .choices import NotificationKind
 def link_path(notification: Any) -> str:
     """Where the notification's link goes in the web app (which asks for sign-in)."""
     kind = notification.kind
+    if getattr(notification, "match", None):
+        return f"/app/matches/{notification.match}/"
     if kind == NotificationKind.EXCEPTION and notification.exception:
         return reverse("web:oversight-exception", args=[notification.exception])
     if kind == NotificationKind.ESCALATION and notification.referral:
@@ -52,33 +55,76 @@ def local_time(value: datetime | str | None, time_zone: str = "") -> str:
     return formats.date_format(value.astimezone(zone), "j F Y, H:i")
 
 
-def subject(kind: str, *, organisation: str, urgency: str = "", status: str = "", **_ignored: Any) -> str:
+# The words of each kind, and of its variants (``_variant``), as lazy strings: translated when used.
+N = NotificationKind
+SUBJECTS = {
+    (N.REFERRAL_SENT, ""): gettext_lazy("New referral from %(organisation)s"),
+    (N.REFERRAL_SENT, "urgency"): gettext_lazy("New %(urgency)s referral from %(organisation)s"),
+    (N.REFERRAL_ANSWERED, ""): gettext_lazy("%(organisation)s answered your referral"),
+    (N.REFERRAL_ANSWERED, "acknowledged"): gettext_lazy("%(organisation)s acknowledged your referral"),
+    (N.REFERRAL_ANSWERED, "accepted"): gettext_lazy("%(organisation)s accepted your referral"),
+    (N.REFERRAL_ANSWERED, "declined"): gettext_lazy("%(organisation)s declined your referral"),
+    (N.REFERRAL_ANSWERED, "completed"): gettext_lazy("%(organisation)s completed a referral"),
+    (N.REFERRAL_WITHDRAWN, ""): gettext_lazy("%(organisation)s withdrew a referral"),
+    (N.MESSAGE, ""): gettext_lazy("New message from %(organisation)s"),
+    (N.OVERDUE, ""): gettext_lazy("A referral from %(organisation)s is past its deadline"),
+    (N.ESCALATION, ""): gettext_lazy("Still late: a referral to %(organisation)s"),
+    (N.ESCALATION, "match"): gettext_lazy("Unanswered: a match of %(organisation)s"),
+    (N.EXCEPTION, ""): gettext_lazy("%(organisation)s sent a referral on a legal-basis exception"),
+    (N.MATCH, ""): gettext_lazy("%(organisation)s knows a young person of yours"),
+    (N.MATCH, "coordination"): gettext_lazy("A match between %(organisation)s and another member"),
+    (N.MATCH, "reminder"): gettext_lazy("Still unanswered: %(organisation)s knows a young person of yours"),
+}
+SENTENCES = {
+    (N.REFERRAL_SENT, ""): gettext_lazy("A new referral from %(organisation)s is waiting for %(own)s. Urgency: %(urgency)s."),
+    (N.REFERRAL_ANSWERED, ""): gettext_lazy("%(organisation)s answered a referral from %(own)s."),
+    (N.REFERRAL_ANSWERED, "acknowledged"): gettext_lazy(
+        "%(organisation)s acknowledged a referral from %(own)s; it will now decide."),
+    (N.REFERRAL_ANSWERED, "accepted"): gettext_lazy("%(organisation)s accepted a referral from %(own)s."),
+    (N.REFERRAL_ANSWERED, "declined"): gettext_lazy(
+        "%(organisation)s declined a referral from %(own)s. Open it to see the reason and choose what happens next."),
+    (N.REFERRAL_ANSWERED, "completed"): gettext_lazy("%(organisation)s completed its part of a referral from %(own)s."),
+    (N.REFERRAL_WITHDRAWN, ""): gettext_lazy(
+        "%(organisation)s withdrew a referral it had sent to %(own)s; nothing more is asked of you."),
+    (N.MESSAGE, ""): gettext_lazy("%(organisation)s wrote a message on a referral with %(own)s."),
+    (N.OVERDUE, "acknowledge"): gettext_lazy(
+        "A referral from %(organisation)s to %(own)s was due to be acknowledged by %(due)s."),
+    (N.OVERDUE, "decide"): gettext_lazy("A referral from %(organisation)s to %(own)s was due to be answered by %(due)s."),
+    (N.ESCALATION, "acknowledge"): gettext_lazy(
+        "%(organisation)s has still not acknowledged a referral (urgency: %(urgency)s) that was due by %(due)s."),
+    (N.ESCALATION, "decide"): gettext_lazy(
+        "%(organisation)s has still not answered a referral (urgency: %(urgency)s) that was due by %(due)s."),
+    (N.ESCALATION, "match"): gettext_lazy(
+        "Nobody has answered a match between %(organisation)s and another member; it was due by %(due)s. "
+        "Make sure the two get in touch."),
+    (N.EXCEPTION, ""): gettext_lazy(
+        "%(organisation)s sent a referral without consent, on a legal-basis exception; it waits for your review."),
+    (N.MATCH, ""): gettext_lazy(
+        "Another member, %(organisation)s, knows a young person of one of your cases. Get in touch with them by "
+        "%(due)s, then mark the match."),
+    (N.MATCH, "coordination"): gettext_lazy(
+        "%(organisation)s and another member know the same young person. They are asked to get in touch by %(due)s."),
+    (N.MATCH, "reminder"): gettext_lazy(
+        "Another member, %(organisation)s, knows a young person of one of your cases, and nobody has answered yet. "
+        "Get in touch with them, then mark the match."),
+}
+
+
+def _variant(table: dict, kind: str, *, status: str, deadline: str, urgency: str = "") -> str:
+    """Which of the kind's words apply: by answer, deadline, match role or urgency; "" when none of them."""
+    if kind == N.REFERRAL_SENT and table is SUBJECTS:
+        return "urgency" if urgency else ""
+    if kind in (N.OVERDUE, N.ESCALATION) and table is SENTENCES and status != "match":
+        return "acknowledge" if deadline == "acknowledge" else "decide"
+    return status if (kind, status) in table else ""
+
+
+def subject(kind: str, *, organisation: str, urgency: str = "", status: str = "", deadline: str = "",
+            **_ignored: Any) -> str:
     """A mail's subject line, or a notification's title in the list."""
     values = {"organisation": organisation, "urgency": urgency_label(urgency).lower()}
-    if kind == NotificationKind.REFERRAL_SENT:
-        if urgency:
-            return _("New %(urgency)s referral from %(organisation)s") % values
-        return _("New referral from %(organisation)s") % values
-    if kind == NotificationKind.REFERRAL_ANSWERED:
-        return {
-            "acknowledged": _("%(organisation)s acknowledged your referral"),
-            "accepted": _("%(organisation)s accepted your referral"),
-            "declined": _("%(organisation)s declined your referral"),
-            "completed": _("%(organisation)s completed a referral"),
-        }.get(status, _("%(organisation)s answered your referral")) % values
-    if kind == NotificationKind.REFERRAL_WITHDRAWN:
-        return _("%(organisation)s withdrew a referral") % values
-    if kind == NotificationKind.MESSAGE:
-        return _("New message from %(organisation)s") % values
-    if kind == NotificationKind.OVERDUE:
-        return _("A referral from %(organisation)s is past its deadline") % values
-    if kind == NotificationKind.ESCALATION:
-        return _("Still late: a referral to %(organisation)s") % values
-    if kind == NotificationKind.EXCEPTION:
-        return _("%(organisation)s sent a referral on a legal-basis exception") % values
-    if kind == NotificationKind.MATCH:
-        return _("%(organisation)s knows a young person of yours") % values
-    return _("Something needs you in the coalition's referral network")
+    words = SUBJECTS.get((kind, _variant(SUBJECTS, kind, status=status, deadline=deadline, urgency=urgency)))
+    return str(words) % values if words else _("Something needs you in the coalition's referral network")
 
 
 def sentence(kind: str, *, organisation: str, own_organisation: str = "", urgency: str = "", status: str = "",
@@ -87,40 +133,11 @@ def sentence(kind: str, *, organisation: str, own_organisation: str = "", urgenc
     due = local_time(due_at, time_zone)
     values = {"organisation": organisation, "own": own_organisation, "urgency": urgency_label(urgency).lower(),
               "due": due}
-    if kind == NotificationKind.REFERRAL_SENT:
-        text = _("A new referral from %(organisation)s is waiting for %(own)s. Urgency: %(urgency)s.") % values
-        if due:
-            text += " " + _("Acknowledge it by %(due)s.") % values
-        return text
-    if kind == NotificationKind.REFERRAL_ANSWERED:
-        return {
-            "acknowledged": _("%(organisation)s acknowledged a referral from %(own)s; it will now decide."),
-            "accepted": _("%(organisation)s accepted a referral from %(own)s."),
-            "declined": _("%(organisation)s declined a referral from %(own)s. Open it to see the reason and "
-                          "choose what happens next."),
-            "completed": _("%(organisation)s completed its part of a referral from %(own)s."),
-        }.get(status, _("%(organisation)s answered a referral from %(own)s.")) % values
-    if kind == NotificationKind.REFERRAL_WITHDRAWN:
-        return _("%(organisation)s withdrew a referral it had sent to %(own)s; nothing more is asked of you.") % values
-    if kind == NotificationKind.MESSAGE:
-        return _("%(organisation)s wrote a message on a referral with %(own)s.") % values
-    if kind == NotificationKind.OVERDUE:
-        if deadline == "acknowledge":
-            return _("A referral from %(organisation)s to %(own)s was due to be acknowledged by %(due)s.") % values
-        return _("A referral from %(organisation)s to %(own)s was due to be answered by %(due)s.") % values
-    if kind == NotificationKind.ESCALATION:
-        if deadline == "acknowledge":
-            return _("%(organisation)s has still not acknowledged a referral (urgency: %(urgency)s) that was due by "
-                     "%(due)s.") % values
-        return _("%(organisation)s has still not answered a referral (urgency: %(urgency)s) that was due by "
-                 "%(due)s.") % values
-    if kind == NotificationKind.EXCEPTION:
-        return _("%(organisation)s sent a referral without consent, on a legal-basis exception; it waits for your "
-                 "review.") % values
-    if kind == NotificationKind.MATCH:
-        return _("Another member, %(organisation)s, knows a young person of one of your cases. Get in touch "
-                 "with them.") % values
-    return ""
+    words = SENTENCES.get((kind, _variant(SENTENCES, kind, status=status, deadline=deadline)))
+    text = str(words) % values if words else ""
+    if kind == N.REFERRAL_SENT and due:
+        text += " " + _("Acknowledge it by %(due)s.") % values
+    return text
 
 
 def texts_of(notification: Any, *, organisation: str, own_organisation: str, time_zone: str = "") -> dict[str, str]:
