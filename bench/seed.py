@@ -100,7 +100,7 @@ USER_FIELDS = ["id", "password", "last_login", "is_superuser", "username", "firs
 CASE_FIELDS = ["id", "status", "lead_organisation", "phenomena", "region", "opened_at", "opened_by_organisation",
                "closed_at", "outcome", "version", "updated_at", "legal_hold", "legal_hold_reason"]
 SUBJECT_FIELDS = ["case", "given_name", "family_name", "date_of_birth", "birth_year", "gender", "language",
-                  "municipality", "safe_contact", "guardian_contact", "updated_at"]
+                  "municipality", "safe_contact", "guardian_contact", "updated_at", "match_keyed_with"]
 CONSENT_FIELDS = ["id", "case", "given_by", "method", "purposes", "recipients", "valid_from", "valid_until",
                   "withdrawn_at", "recorded_by_organisation", "created_at"]
 REFERRAL_FIELDS = ["id", "case", "sender", "recipient", "kind", "status", "phenomenon", "urgency", "requested_service",
@@ -332,7 +332,7 @@ class Seeder:
         opened_text = opened.isoformat()
         self.lines[Subject].append(
             f"{case_id}\t{self.cipher_names[i]}\t\t{self.cipher_birth[i]}\t{self.cipher_year[i]}"
-            f"\t{self.cipher_gender[i % 4]}\t\t\t{self.cipher_safe}\t\t{opened_text}\n")
+            f"\t{self.cipher_gender[i % 4]}\t\t\t{self.cipher_safe}\t\t{opened_text}\t\n")  # never keyed: matching off
         consent_id = self._uuid()
         self.lines[Consent].append(
             f'{consent_id}\t{case_id}\tyoung_person\tverbal\t["care_referral", "information_sharing", "police_report"]'
