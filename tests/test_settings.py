@@ -368,3 +368,28 @@ def test_a_django_log_record_is_written_once_in_debug_and_in_production(producti
     result = run_python(production_env | {"DEBUG": debug, "LOG_FORMAT": "plain"}, LOG_ONCE)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("one line of django's") == 1
+
+
+# --- the match key (issue #17): checked at start, never in the database -----------------------
+
+MATCH_KEY_LOADED = "import django; django.setup(); from django.conf import settings; print(settings.MATCH_KEY)"
+
+
+def test_matching_on_without_a_match_key_stops_the_process(production_env):
+    env = {k: v for k, v in production_env.items() if not k.startswith("MATCH_KEY")} | {"MATCH_ENABLED": "true"}
+    assert_refused(run_python(env, "import django; django.setup()"), "MATCH_KEY")
+
+
+@pytest.mark.parametrize("enabled", ["true", "false"])
+def test_a_short_match_key_stops_the_process_whether_matching_is_on_or_not(production_env, enabled):
+    env = production_env | {"MATCH_ENABLED": enabled, "MATCH_KEY": "short-key-" + "k" * 10}
+    assert_refused(run_python(env, "import django; django.setup()"), "MATCH_KEY")
+
+
+def test_the_match_key_is_read_from_a_file(production_env, tmp_path):
+    key = strong_secret()[:40]
+    (tmp_path / "match_key").write_text(key + "\n")
+    env = {k: v for k, v in production_env.items() if not k.startswith("MATCH_KEY")}
+    result = run_python(env | {"MATCH_ENABLED": "true", "MATCH_KEY_FILE": str(tmp_path / "match_key")}, MATCH_KEY_LOADED)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
