@@ -29,6 +29,19 @@ CHILDREN = [
      "municipality": "Nullepart", "safe_contact": "Street workers meet him at the station on Tuesdays."},
 ]
 
+# Known twice (the match, DESIGN §10): care-nl and ngo-nl each hold a case of Mila, each
+# spelling her their own way; and Eva, whom only care-nl knows yet (README, "Known elsewhere").
+KNOWN_TWICE = [
+    {"given_name": "Mila", "family_name": "Van den Verzonnen", "date_of_birth": date(2010, 11, 5), "gender": "female",
+     "language": "nl", "municipality": "Droomdorp", "safe_contact": "Through her mentor at school."},
+    {"given_name": "mila", "family_name": "vandenverzonnen", "date_of_birth": date(2010, 11, 5), "gender": "female",
+     "language": "nl", "safe_contact": "Meets our street worker on Fridays."},
+]
+KNOWN_TO_CARE_ONLY = {"given_name": "Eva", "family_name": "De Fictieve", "date_of_birth": date(2011, 6, 21),
+                      "gender": "female", "language": "nl", "municipality": "Nergenshuizen",
+                      "safe_contact": "Only through the care centre."}
+SHARING = ["care_referral", "information_sharing"]
+
 
 def _triage(recipient: Organisation, **extra):
     return {
@@ -120,6 +133,15 @@ def seed_demo_cases() -> list[Case]:
         org["ngo-nl"], consent=c, phenomenon="boys_prostitution", gender="male", region="BE-BRU", language="fr"))
     services.referral_withdraw(actor=street, referral=services.referral_send(actor=street, referral=r))
     cases.append(case)
+
+    # 5. Known twice: with matching on (make run) care-nl and ngo-nl are told of each other, an open match.
+    #    And Eva, whom only care-nl holds: open a case for her as ngo-nl to see a match made.
+    care, ngo = worker["care-nl"], worker["ngo-nl"]
+    for actor, subject, region in ((care, KNOWN_TWICE[0], "NL-NH"), (ngo, KNOWN_TWICE[1], "NL-NB"),
+                                   (care, KNOWN_TO_CARE_ONLY, "NL-NH")):
+        case = services.case_open(actor=actor, subject=subject, phenomena=["teen_pimp"], region=region)
+        consent(actor, case, purposes=SHARING)
+        cases.append(case)
     return cases
 
 

@@ -119,11 +119,11 @@ def test_running_the_seed_twice_creates_nothing_and_keeps_passwords(seeded):
 
 def test_the_seed_adds_the_demo_cases_of_referrals_once(seeded):
     """partners' command runs the seeder referrals registered, without importing referrals."""
-    assert "Created 4 fictional demo cases" in seeded
+    assert "Created 7 fictional demo cases" in seeded
     assert "Created a fictional history of 48 closed cases over the past 6 months." in seeded
-    assert Case.objects.count() == 4 + 48
+    assert Case.objects.count() == 7 + 48
     assert "demo cases" not in seed(password=DEMO_PASSWORD)
-    assert Case.objects.count() == 4 + 48
+    assert Case.objects.count() == 7 + 48
 
 
 def test_the_history_gives_the_figures_page_months_of_answered_referrals(seeded):
@@ -217,3 +217,15 @@ def test_the_demo_notifies_without_the_history_and_shelter_be_has_an_on_call_add
     late = Referral.objects.get(sender__slug="streetwork-be", recipient__slug="shelter-be")
     assert late.acknowledge_due < timezone.now() and late.status == ReferralStatus.SENT
     assert Notification.objects.get(referral=late.pk, kind="referral_sent").due_at == late.acknowledge_due
+
+
+def test_with_matching_on_the_demo_holds_one_match_between_care_nl_and_ngo_nl(db, settings):
+    """make run turns matching on: Mila is known to care-nl and ngo-nl; Eva to care-nl alone."""
+    from referrals.models import Match, MatchKey
+
+    settings.MATCH_ENABLED = True
+    seed(password=DEMO_PASSWORD)
+    [match] = Match.objects.select_related("organisation_a", "organisation_b")
+    assert {match.organisation_a.slug, match.organisation_b.slug} == {"care-nl", "ngo-nl"}
+    assert match.status == "open"
+    assert MatchKey.objects.values("case").distinct().count() == Case.objects.count()  # every demo subject keyed
