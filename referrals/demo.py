@@ -29,7 +29,7 @@ CHILDREN = [
      "municipality": "Nullepart", "safe_contact": "Street workers meet him at the station on Tuesdays."},
 ]
 
-# Known twice (the match, DESIGN §10): care-nl and ngo-nl each hold a case of Mila, each
+# Known twice (the match, README "Known elsewhere"): care-nl and ngo-nl each hold a case of Mila, each
 # spelling her their own way; and Eva, whom only care-nl knows yet (README, "Known elsewhere").
 KNOWN_TWICE = [
     {"given_name": "Mila", "family_name": "Van den Verzonnen", "date_of_birth": date(2010, 11, 5), "gender": "female",

@@ -1,4 +1,4 @@
-"""Match keys: keyed hashes of a young person's normalised identity (DESIGN §10).
+"""Match keys: keyed hashes of a young person's normalised identity (README, "Known elsewhere: the match").
 
 Two members who know the same young person write her name a little differently:
 ``Van den Berg`` and ``van den berg``, ``Zoë`` and ``Zoe``, ``Anne-Marie`` and ``Anne Marie``,

@@ -1,4 +1,4 @@
-"""Reads on matches (DESIGN §10), always through the actor.
+"""Reads on matches (README, "Known elsewhere: the match"), always through the actor.
 
 - a partner organisation (its caseworkers, or its API key with ``referrals:read``) sees
   the matches of the cases it leads now, as one side: its own case, the other

@@ -1,4 +1,4 @@
-"""The cross-organisation match (DESIGN §10): writes on match keys and matches.
+"""The cross-organisation match: writes on match keys and matches.
 
 - ``subject_keyed`` stores a subject's match keys (``referrals.match_keys``), called by
   the subject's create and update services and by ``match_rekey``, in their transaction;

@@ -1,4 +1,4 @@
-"""A match tells people, never anything about the young person (issue #17 item 2, DESIGN §13).
+"""A match tells people, never anything about the young person (issue #17 item 2; README, "Notifications").
 
 Each side's caseworkers learn the other member's name and are asked to get in touch;
 the coordinators learn of the match once (not once per side); an unanswered match is
