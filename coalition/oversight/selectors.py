@@ -8,7 +8,7 @@ Who sees what (api_docs/concepts.md, "Who may do what"):
 - oversight lists: coordinators only, every organisation;
 - statistics: coordinators over the whole coalition; caseworkers and org admins over
   the referrals their own organisation sent or received; nobody else;
-- matches (DESIGN §10), their list and their figures: coordinators only, as metadata
+- matches (api_docs/oversight.md), their list and their figures: coordinators only, as metadata
   (the organisations, status, times and answers; never a case).
 """
 
@@ -353,7 +353,7 @@ def referral_timings(actor: Actor, *, start: datetime, end: datetime, threshold:
 
 
 
-# --- match figures (DESIGN §10) ---------------------------------------------------------------
+# --- match figures (api_docs/oversight.md) ----------------------------------------------------
 
 # What became of a match, as of now: one side answered (``done`` or ``not_the_same_person``),
 # or nobody did yet and the due time has not passed (``waiting``) or has (``unattended``,
