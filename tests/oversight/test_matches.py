@@ -261,6 +261,13 @@ def test_match_figures_as_csv_one_line_per_member_month_and_measure(personas, or
     assert len(rows) == 1 + 2 * 2 * 4  # two members, a month and the total each, four measures
 
 
+@pytest.mark.parametrize(("query", "field"), [("year=1999", "year"), ("from=2025-01-01", "to"), ("format=xml", "format")])
+def test_a_bad_question_for_match_figures_is_a_400_problem_naming_the_field(personas, query, field):
+    response = personas["coordinator"].client.get(f"{FIGURES}?{query}")
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert [error["pointer"] for error in response.json()["errors"]] == [f"#/{field}"]
+
+
 def test_match_figures_take_a_fixed_number_of_queries(personas, data, django_assert_max_num_queries):
     _matches(data, 6)
     _matches(data, 6, a="shelter-be", b=data.unrelated()[0], created_at=JUNE)
