@@ -1,9 +1,9 @@
 """The published figures, as both front ends give them: the API's statistics and the web app's figures page.
 
-``referral_figures`` and ``timing_figures`` read a validated period (and dimensions) for an
-actor through the selectors, on the read replica when one is configured, and answer the
-body the API serves; ``referral_figure_rows`` and ``timing_figure_rows`` are the lines of
-its CSV download, and ``csv_bytes`` writes them. The API's views and the web app's pages
+``referral_figures``, ``timing_figures`` and ``match_figures`` read a validated period (and
+dimensions) for an actor through the selectors, on the read replica when one is configured,
+and answer the body the API serves; ``referral_figure_rows``, ``timing_figure_rows`` and
+``match_figure_rows`` are the lines of its CSV download, and ``csv_bytes`` writes them. The API's views and the web app's pages
 call these, so a figure, its suppression and its CSV are written once.
 """
 
@@ -61,6 +61,21 @@ def timing_figures(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def match_figures(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
+    """Matches found per organisation and month in the days of ``query``, by what became of them (coordinators).
+
+    The days and months are the coalition's (``COALITION_TIME_ZONE``), not the server's.
+    """
+    with statistics_reads():
+        organisations = selectors.match_statistics(actor, first_day=query["first_day"], last_day=query["last_day"])
+    return {
+        "from": query["first_day"],
+        "to": query["last_day"],
+        "min_cell": min_cell(),
+        "organisations": organisations,
+    }
+
+
 def referral_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
     """One line per cell, then the subtotals and the total with ``all`` in the other columns."""
     dimensions = list(data["group_by"])
@@ -86,6 +101,17 @@ def timing_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
         for measure in TIMING_MEASURES:
             timing = row[measure]
             yield [row["urgency"], measure, timing["count"], timing["median_hours"], timing["suppressed"]]
+
+
+def match_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
+    """One line per organisation, month and measure; the organisation's total over the period as month ``all``."""
+    yield ["organisation", "organisation_name", "month", "measure", "count", "suppressed"]
+    for figures in data["organisations"]:
+        organisation = figures["organisation"]
+        for row in [*figures["months"], figures["total"] | {"month": "all"}]:
+            for measure in selectors.MATCH_MEASURES:
+                figure = row[measure]
+                yield [organisation["id"], organisation["name"], row["month"], measure, figure["count"], figure["suppressed"]]
 
 
 def csv_file_name(kind: str, data: dict[str, Any]) -> str:

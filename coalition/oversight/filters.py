@@ -3,12 +3,14 @@
 from datetime import date, datetime, time, timedelta
 
 import django_filters
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.choices import Phenomenon
-from referrals.choices import CaseStatus, Urgency
-from referrals.models import Case, Involvement, Referral
+from referrals.choices import CaseStatus, MatchStatus, Urgency
+from referrals.match_selectors import unattended
+from referrals.models import Case, Involvement, Match, Referral
 
 
 def day_start(day) -> datetime:
@@ -77,3 +79,25 @@ class UnattendedFilter(django_filters.FilterSet):
         if value == "no_active_member":
             return queryset.filter(has_active_member=False)
         return queryset.filter(idle=True)
+
+
+class MatchFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=MatchStatus.choices)
+    unattended = django_filters.BooleanFilter(
+        method="filter_unattended",
+        help_text=_("true: only the open matches past their due time, nobody having acted; false: all the others."),
+    )
+    organisation = django_filters.UUIDFilter(
+        method="filter_organisation", help_text=_("Only the matches of which this member holds a side's case now.")
+    )
+
+    class Meta:
+        model = Match
+        fields = ["status", "unattended", "organisation"]
+
+    def filter_unattended(self, queryset, name, value):
+        late = unattended(queryset, timezone.now())
+        return late if value else queryset.exclude(pk__in=late.values("pk"))
+
+    def filter_organisation(self, queryset, name, value):
+        return queryset.filter(Q(case_a__lead_organisation_id=value) | Q(case_b__lead_organisation_id=value))

@@ -7,15 +7,18 @@ and the statistics are counts grouped in the database.
 Who sees what (api_docs/concepts.md, "Who may do what"):
 - oversight lists: coordinators only, every organisation;
 - statistics: coordinators over the whole coalition; caseworkers and org admins over
-  the referrals their own organisation sent or received; nobody else.
+  the referrals their own organisation sent or received; nobody else;
+- matches (api_docs/oversight.md), their list and their figures: coordinators only, as metadata
+  (the organisations, status, times and answers; never a case).
 """
 
 from __future__ import annotations
 
 import statistics as pystats
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -46,8 +49,9 @@ from django.utils import timezone
 
 from coalition.core.actors import Actor
 from partners.choices import MembershipStatus, Role
-from referrals.choices import AGE_BANDS, CaseStatus, Deadline, InvolvementRole, ReferralStatus, Urgency
-from referrals.models import DEADLINE_RULES, Case, Involvement, Referral, missed_deadline
+from referrals.choices import AGE_BANDS, CaseStatus, Deadline, InvolvementRole, MatchStatus, ReferralStatus, Urgency
+from referrals.match_selectors import matches_visible_to
+from referrals.models import DEADLINE_RULES, Case, Involvement, Match, Referral, missed_deadline
 from referrals.selectors import is_coordinator
 
 from .suppression import Line, suppress
@@ -144,6 +148,16 @@ def unattended_cases(actor: Actor, now: datetime | None = None) -> QuerySet[Case
         .filter(Q(has_active_member=False) | Q(idle=True))
         .select_related("lead_organisation")
     )
+
+
+def oversight_matches(actor: Actor) -> QuerySet[Match]:
+    """Every match, newest first, for coordinators; the answer shows no case (``OversightMatchSerializer``).
+
+    ``referrals.match_selectors.unattended`` narrows it to the open matches past their due time.
+    """
+    if not is_coordinator(actor):
+        return Match.objects.none()
+    return matches_visible_to(actor)
 
 
 # --- statistics ----------------------------------------------------------------------------
@@ -337,3 +351,119 @@ def referral_timings(actor: Actor, *, start: datetime, end: datetime, threshold:
             }
     return list(results.values())
 
+
+
+# --- match figures (api_docs/oversight.md) ----------------------------------------------------
+
+# What became of a match, as of now: one side answered (``done`` or ``not_the_same_person``),
+# or nobody did yet and the due time has not passed (``waiting``) or has (``unattended``,
+# exactly what ``referrals.match_selectors.unattended`` lists). ``found`` is their sum.
+MATCH_STATES = ("answered", "waiting", "unattended")
+MATCH_MEASURES = ("found", *MATCH_STATES)
+
+
+def matches_for_statistics(actor: Actor) -> QuerySet[Match]:
+    """The matches the match figures count: every one for coordinators, none for anybody else."""
+    return Match.objects.all() if is_coordinator(actor) else Match.objects.none()
+
+
+def _match_state(now: datetime):
+    return When_(
+        When(~Q(status=MatchStatus.OPEN), then=Value("answered")),
+        When(due_at__lt=now, then=Value("unattended")),
+        default=Value("waiting"),
+        output_field=CharField(),
+    )
+
+
+def coalition_zone() -> ZoneInfo:
+    return ZoneInfo(settings.COALITION_TIME_ZONE)
+
+
+def _month_label(moment: datetime, zone: ZoneInfo) -> str:
+    moment = moment.astimezone(zone) if timezone.is_aware(moment) else moment
+    return f"{moment.year}-{moment.month:02d}"
+
+
+def match_statistics(
+    actor: Actor, *, first_day: date, last_day: date, now: datetime | None = None, threshold: int | None = None
+) -> list[dict[str, Any]]:
+    """Matches found from ``first_day`` to ``last_day`` per organisation and month, by what became of them, suppressed.
+
+    An organisation counts every match in which it is a side (``organisation_a`` or
+    ``organisation_b``: the members that held the two cases when it was found), in the
+    month it was found. Days and months are those of the coalition's time zone
+    (``COALITION_TIME_ZONE``), so a match found just after midnight on 1 January counts
+    in January, in the new year. One ``GROUP BY`` per side, in one query.
+
+    Per organisation: one row per month with matches, and the total over the period; in
+    each, ``found`` and its parts ``answered``, ``waiting`` and ``unattended``. Each row
+    (found over its parts) and each column (the total over the months) is a line of the
+    suppression; nothing is summed across organisations, so no line joins two of them.
+    """
+    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+    now = now or timezone.now()
+    zone = coalition_zone()
+    start = datetime.combine(first_day, time.min, tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    matches = (
+        matches_for_statistics(actor)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(
+            found_in=Trunc("created_at", "month", output_field=DateTimeField(), tzinfo=zone), state=_match_state(now)
+        )
+        .order_by()
+    )
+    per_side = [
+        matches.values(
+            "found_in", "state", side=F(f"organisation_{side}_id"), side_name=F(f"organisation_{side}__name")
+        ).annotate(count=Count("id"))
+        for side in ("a", "b")
+    ]
+    found: dict[Any, dict[str, Any]] = {}
+    for row in per_side[0].union(per_side[1], all=True):
+        organisation = found.setdefault(row["side"], {"name": row["side_name"], "months": {}})
+        month = organisation["months"].setdefault(_month_label(row["found_in"], zone), dict.fromkeys(MATCH_STATES, 0))
+        month[row["state"]] += row["count"]
+    result = [
+        _organisation_match_figures(pk, organisation["name"], organisation["months"], threshold)
+        for pk, organisation in found.items()
+    ]
+    return sorted(result, key=lambda figures: (figures["organisation"]["name"].lower(), figures["organisation"]["id"]))
+
+
+def _organisation_match_figures(pk, name: str, months: dict[str, dict[str, int]], threshold: int) -> dict[str, Any]:
+    """One organisation's table (months × measures, and the total row), with its lines suppressed together."""
+    counts: list[int] = []
+    index: dict[tuple[str, str], int] = {}  # (month or "all", measure) -> position in counts
+    labels = sorted(months)
+    for label in labels:
+        for state in MATCH_STATES:
+            index[(label, state)] = len(counts)
+            counts.append(months[label][state])
+        index[(label, "found")] = len(counts)
+        counts.append(sum(months[label].values()))
+    for measure in MATCH_MEASURES:
+        index[("all", measure)] = len(counts)
+        counts.append(sum(counts[index[(label, measure)]] for label in labels))
+
+    def line(total: tuple[str, str], parts: list[tuple[str, str]]) -> Line:
+        # A zero shown is no secret and protects nothing: it is left out of the lines, never hidden.
+        return Line(total=index[total], parts=tuple(index[p] for p in parts if counts[index[p]]))
+
+    rows = [*labels, "all"]
+    lines = [line((row, "found"), [(row, state) for state in MATCH_STATES]) for row in rows]
+    lines += [line(("all", measure), [(label, measure) for label in labels]) for measure in MATCH_MEASURES]
+    hidden = suppress(counts, lines, threshold)
+
+    def figure(position: int) -> dict[str, Any]:
+        return {"count": None if hidden[position] else counts[position], "suppressed": hidden[position]}
+
+    def figures_of(row: str) -> dict[str, dict[str, Any]]:
+        return {measure: figure(index[(row, measure)]) for measure in MATCH_MEASURES}
+
+    return {
+        "organisation": {"id": str(pk), "name": name},
+        "months": [{"month": label} | figures_of(label) for label in labels],
+        "total": figures_of("all"),
+    }

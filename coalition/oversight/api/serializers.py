@@ -15,7 +15,16 @@ from rest_framework import serializers
 
 from coalition.api.representation import CompiledRepresentation
 from partners.choices import MembershipStatus, Phenomenon
-from referrals.choices import CaseStatus, Deadline, ExceptionReview, ReferralKind, ReferralStatus, Urgency
+from referrals.choices import (
+    CaseStatus,
+    Deadline,
+    ExceptionReview,
+    MatchAction,
+    MatchStatus,
+    ReferralKind,
+    ReferralStatus,
+    Urgency,
+)
 from referrals.models import LegalBasisException
 
 from ..selectors import DIMENSIONS, PERIODS
@@ -94,6 +103,50 @@ class UnattendedCaseSerializer(serializers.Serializer):
         if case.idle:
             reasons.append("idle")
         return reasons
+
+
+class OversightOrganisationSerializer(serializers.Serializer):
+    """A member by id and name (the directory shows both to everyone)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class OversightMatchSideSerializer(serializers.Serializer):
+    """One side of a match: the member holding its case now (who answers for it) and its answer."""
+
+    organisation = OversightOrganisationSerializer()
+    action = serializers.ChoiceField(choices=MatchAction.choices, allow_null=True, help_text=_("Null until it answers."))
+    acted_at = serializers.DateTimeField(allow_null=True)
+
+
+class OversightMatchSerializer(serializers.Serializer):
+    """A match as coordinators follow it up: the two members, status, times and answers; never a case."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=MatchStatus.choices)
+    created_at = serializers.DateTimeField(help_text=_("When it was found."))
+    due_at = serializers.DateTimeField(help_text=_("A side should have answered by then."))
+    escalated_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When it was escalated, nobody having answered by the due time.")
+    )
+    unattended = serializers.SerializerMethodField()
+    sides = serializers.SerializerMethodField()
+
+    def get_unattended(self, match) -> bool:
+        return match.status == MatchStatus.OPEN and match.due_at < self.context["now"]
+
+    @extend_schema_field(OversightMatchSideSerializer(many=True))
+    def get_sides(self, match) -> list[dict]:
+        sides = []
+        for side, case in (("a", match.case_a), ("b", match.case_b)):
+            organisation = case.lead_organisation
+            sides.append({
+                "organisation": {"id": str(organisation.pk), "name": organisation.name},
+                "action": getattr(match, f"action_{side}") or None,
+                "acted_at": getattr(match, f"acted_{side}_at"),
+            })
+        return list(OversightMatchSideSerializer(sides, many=True).data)
 
 
 # --- legal-basis exceptions under review ----------------------------------------------------
@@ -264,3 +317,36 @@ class TimingsSerializer(_FromFieldMixin, serializers.Serializer):
     min_cell = serializers.IntegerField()
     results = UrgencyTimingSerializer(many=True)
 
+
+
+class MatchFigureSerializer(serializers.Serializer):
+    """The matches found and what became of them (``found`` is the sum of the other three)."""
+
+    found = CountSerializer(help_text=_("Matches in which the organisation is a side."))
+    answered = CountSerializer(help_text=_("A side marked it contacted or not the same person."))
+    waiting = CountSerializer(help_text=_("Nobody has answered yet; the due time has not passed."))
+    unattended = CountSerializer(help_text=_("Nobody answered by the due time."))
+
+
+class MatchMonthSerializer(MatchFigureSerializer):
+    """The matches found in one month and what became of them."""
+
+    month = serializers.CharField(help_text=_("2026-01: the month it was found, in the coalition's time zone."))
+
+
+class OrganisationMatchFiguresSerializer(serializers.Serializer):
+    """One organisation's matches: a row per month with matches, and the total over the period."""
+
+    organisation = OversightOrganisationSerializer()
+    months = MatchMonthSerializer(many=True, help_text=_("Only the months with matches."))
+    total = MatchFigureSerializer(help_text=_("Over the whole period."))
+
+
+@extend_schema_serializer(component_name="MatchFigures")
+class MatchStatisticsSerializer(_FromFieldMixin, serializers.Serializer):
+    """Matches found per organisation and month, by what became of them, small counts suppressed."""
+
+    from_ = serializers.DateField(help_text=_("First day counted (by the day the match was found)."))
+    to = serializers.DateField(help_text=_("Last day counted."))
+    min_cell = serializers.IntegerField(help_text=_("Counts below this are suppressed."))
+    organisations = OrganisationMatchFiguresSerializer(many=True, help_text=_("Only the organisations with matches."))

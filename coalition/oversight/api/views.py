@@ -2,8 +2,9 @@
 
 Thin views over the selectors and the review service. Coordinators only for
 ``/oversight/...``; statistics for coordinators (the whole coalition)
-and for caseworkers and org admins (their organisation's referrals). No API-key scope
-reaches them: there is no statistics scope, and a partner system has its own data.
+and for caseworkers and org admins (their organisation's referrals), the match figures
+for coordinators only. No API-key scope reaches them: there is no statistics scope, and
+a partner system has its own data.
 """
 
 from django.http import Http404
@@ -25,10 +26,10 @@ from partners.policy import allow
 from referrals import selectors as referral_selectors
 from referrals import services as referral_services
 from referrals.filters import ExceptionFilter
-from referrals.models import Case, Involvement, LegalBasisException, Referral
+from referrals.models import Case, Involvement, LegalBasisException, Match, Referral
 
 from .. import figures, selectors
-from ..filters import BouncedFilter, HandoverFilter, OverdueFilter, UnattendedFilter
+from ..filters import BouncedFilter, HandoverFilter, MatchFilter, OverdueFilter, UnattendedFilter
 from . import serializers as s
 from .renderers import CSVRenderer
 
@@ -98,6 +99,19 @@ class UnattendedViewSet(OversightViewSet):
     serializer_class = s.UnattendedCaseSerializer
     filterset_class = UnattendedFilter
     ordering = "opened_at"
+
+
+class MatchOversightViewSet(OversightViewSet):
+    """Every cross-organisation match, newest first; ``unattended=true``: nobody answered by the due time."""
+
+    selector = staticmethod(selectors.oversight_matches)
+    queryset_model = Match
+    serializer_class = s.OversightMatchSerializer
+    filterset_class = MatchFilter
+    ordering = ("-created_at", "-id")
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {"now": timezone.now()}
 
 
 class ExceptionReviewViewSet(mixins.ListModelMixin, VersionedViewSet):
@@ -219,3 +233,22 @@ class TimingStatisticsView(StatisticsView):
 
     def csv_rows(self, data):
         return figures.timing_figure_rows(data)
+
+
+class MatchStatisticsView(StatisticsView):
+    """Matches found per organisation and month, by what became of them, small counts suppressed (coordinators)."""
+
+    policy = {"get": COORDINATORS}
+    csv_name = "match-figures"
+
+    @extend_schema(
+        operation_id="statistics_matches",
+        parameters=PERIOD_PARAMETERS,
+        responses={(200, "application/json"): s.MatchStatisticsSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        query = self.query(request)
+        return self.respond(s.MatchStatisticsSerializer(figures.match_figures(request.user, query)).data, query)
+
+    def csv_rows(self, data):
+        return figures.match_figure_rows(data)
