@@ -654,7 +654,7 @@ if MAIL_MAX_ATTEMPTS < 1:
 # The domain of the Message-ID each mail carries (its outbox id @ this): the sender's.
 MAIL_ID_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
 
-# --- Cross-organisation match (referrals.match_keys; README "Known elsewhere") ---------------------------
+# --- Cross-organisation match (referrals.match_keys; README "Known elsewhere") ---------------
 # Off unless the coalition enables it. MATCH_KEY (or MATCH_KEY_FILE) is the coalition's secret
 # for the keyed hashes of identity: at least 32 characters, never in the database; rotating it
 # means `manage.py match_rekey`. Checked at start whenever matching is on or a key is given.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.flows import flow  # noqa: F401  (fixture: the referral flow, for every test package)
+from tests.support.matching import known_twice, matching  # noqa: F401  (fixtures: the cross-organisation match)
 from tests.support.personas import the_orgs, the_personas
 from tests.support.schema import SchemaCheckedClient
 

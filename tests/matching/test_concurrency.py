@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from referrals.models import Match
-from tests.matching.conftest import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 from tests.support.concurrency import race
+from tests.support.matching import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

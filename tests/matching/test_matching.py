@@ -14,8 +14,8 @@ from coalition.events.models import Event
 from referrals.match_keys import key_id
 from referrals.matches import stale_key_count
 from referrals.models import Match, MatchKey, Subject
-from tests.matching.conftest import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 from tests.support.flows import CHILD
+from tests.support.matching import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 
 CARE = "outsider_caseworker"
 

@@ -17,8 +17,8 @@ from coalition.notifications import texts
 from coalition.notifications.models import Notification
 from referrals.matches import escalate_unattended, match_act
 from referrals.models import Match
-from tests.matching.conftest import SAME_CHILD_ELSEWHERE
 from tests.support.flows import CHILD
+from tests.support.matching import SAME_CHILD_ELSEWHERE
 
 
 def _told(kind=None):

@@ -22,33 +22,12 @@ from referrals.choices import MatchAction, MatchStatus
 from referrals.matches import escalate_unattended, match_act
 from referrals.models import Match, MatchKey
 from tests.support.flows import CHILD
+from tests.support.matching import SAME_CHILD_ELSEWHERE
 
 MATCHES = "/api/v1/oversight/matches/"
 FIGURES = "/api/v1/statistics/matches/"
 MARCH = datetime(2025, 3, 10, 12, tzinfo=UTC)
 JUNE = datetime(2025, 6, 2, 9, tzinfo=UTC)
-
-# tests/matching/conftest.py's ``matching`` and ``known_twice``, written again: a test module
-# may not import a conftest (tests/test_conventions.py), and tests/oversight/ is not below it.
-SAME_CHILD_ELSEWHERE = CHILD | {"given_name": "FICTIONALIS", "family_name": "zorîta", "safe_contact": "Via the aunt"}
-INFORMATION_SHARING = {"purposes": ["information_sharing", "care_referral"]}
-
-
-@pytest.fixture
-def matching(settings):
-    settings.MATCH_ENABLED = True
-    return settings
-
-
-@pytest.fixture
-def known_twice(matching, flow):
-    """hotline-be and care-nl each hold a case of the same girl, with consent to share information: one match."""
-    hotline_case = flow.open_case()
-    flow.consent(hotline_case["id"], **INFORMATION_SHARING)
-    care_case = flow.open_case("outsider_caseworker", subject=SAME_CHILD_ELSEWHERE, region="NL-NH")
-    flow.consent(care_case["id"], "outsider_caseworker", **INFORMATION_SHARING)
-    return hotline_case, care_case
-
 
 def _results(persona, url):
     response = persona.client.get(url)

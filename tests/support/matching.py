@@ -1,4 +1,7 @@
-"""Matching on (``MATCH_ENABLED``) with the suite's key, and two members who know the same girl."""
+"""Matching on (``MATCH_ENABLED``) with the suite's key, and two members who know the same girl.
+
+Fixtures ``matching`` and ``known_twice``, re-exported by tests/conftest.py for every package.
+"""
 
 from __future__ import annotations
 
