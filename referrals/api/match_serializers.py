@@ -1,4 +1,6 @@
-"""Output shapes of the cross-organisation match (DESIGN §10). Nothing here is about the young person.
+"""Output shapes of the cross-organisation match (api_docs/guide.md, "Matches").
+
+Nothing here is about the young person.
 
 A match reads in one of two shapes, picked by the actor (``referrals.match_selectors``):
 
@@ -51,9 +53,12 @@ class _MatchBase(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=MatchStatus.choices)
     created_at = serializers.DateTimeField(help_text=_("When the two cases were found to share a match key."))
-    due_at = serializers.DateTimeField(help_text=_("By when a side should have answered: two working days after it was found, by default."))
+    due_at = serializers.DateTimeField(
+        help_text=_("By when a side should have answered: two working days after it was found, by default.")
+    )
     escalated_at = serializers.DateTimeField(
-        allow_null=True, help_text=_("When the coordinators were alerted that nobody had answered by due_at; null until then.")
+        allow_null=True,
+        help_text=_("When the coordinators were alerted that nobody had answered by due_at; null until then."),
     )
     version = serializers.IntegerField(help_text=_("Also the ETag; send it as If-Match on an answer."))
 
@@ -77,7 +82,10 @@ class MatchSideSerializer(_MatchBase):
     other_answer = MatchAnswerSerializer(allow_null=True, help_text=_("The other member's answer; null until given."))
     allowed_actions = serializers.ListField(
         child=serializers.ChoiceField(choices=MatchAction.choices),
-        help_text=_("The answers you may give now: empty once your organisation answered, and for a key without referrals:write."),
+        help_text=_(
+            "The answers you may give now: empty once your organisation answered, "
+            "and for a key without referrals:write."
+        ),
     )
 
     def to_representation(self, match: Match) -> dict:
@@ -111,7 +119,7 @@ class MatchPartySerializer(serializers.Serializer):
 class MatchOverviewSerializer(_MatchBase):
     """A match as coordinators read it: which two members know the same young person, and whether they talked."""
 
-    organisations = MatchPartySerializer(many=True, min_length=2, max_length=2, help_text=_("The two sides."))
+    organisations = MatchPartySerializer(many=True, help_text=_("The two sides."))
 
     def to_representation(self, match: Match) -> dict:
         parties = []

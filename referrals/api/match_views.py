@@ -1,4 +1,4 @@
-"""Thin views over the match (DESIGN §10): the matches the actor may read, and one side's two answers.
+"""Thin views over the match (api_docs/guide.md, "Matches"): the matches the actor may read, one side's two answers.
 
 Partner organisations (caseworkers, API keys with ``referrals:read``) read the matches of
 the cases they lead as their side; coordinators read every match as an overview; org
