@@ -412,6 +412,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "ReferralActionEnum": "referrals.actions.REFERRAL_ACTIONS",
         "CaseActionEnum": "referrals.actions.CASE_ACTIONS",
         "ConsentActionEnum": "referrals.actions.CONSENT_ACTIONS",
+        "MatchStatusEnum": "referrals.choices.MatchStatus",
+        "MatchActionEnum": "referrals.choices.MatchAction",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],

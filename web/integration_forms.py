@@ -51,6 +51,9 @@ EVENT_TYPE_MEANINGS = {
     "consent.withdrawn": _("A consent was withdrawn"),
     "exception.review_required": _("A referral was sent under a legal-basis exception"),
     "exception.flagged": _("A coordinator flagged a legal-basis exception"),
+    "match.found": _("Another member knows the young person of one of your cases"),
+    "match.updated": _("A member answered a match"),
+    "match.escalated": _("Nobody answered a match in time"),
 }
 EVENT_TYPE_LABELS = [
     (code, format_lazy("{} ({})", EVENT_TYPE_MEANINGS[code], code) if code in EVENT_TYPE_MEANINGS else code)

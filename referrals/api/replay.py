@@ -10,8 +10,9 @@ from __future__ import annotations
 from coalition.api.etag import etag_for
 from coalition.api.idempotency import register_replay
 
-from .. import selectors
-from ..models import Case, Consent, Referral, ReferralMessage
+from .. import match_selectors, selectors
+from ..models import Case, Consent, Match, Referral, ReferralMessage
+from . import match_serializers
 from . import serializers as s
 
 
@@ -56,8 +57,19 @@ def render_message(view, pk):
     return s.MessageSerializer(message).data, {}
 
 
+def render_match(view, pk):
+    actor = view.request.user
+    match = match_selectors.matches_visible_to(actor).filter(pk=pk).first()
+    if match is None:
+        return None
+    serializer = match_serializers.match_serializer_for(actor)
+    return serializer(match, context=_context(view)).data, {"ETag": etag_for(match)}
+
+
 def register() -> None:
     register_replay(Case, render=render_case, case_of=lambda case: case.pk)
     register_replay(Referral, render=render_referral)
     register_replay(Consent, render=render_consent)
     register_replay(ReferralMessage, render=render_message, case_of=lambda message: message.referral.case_id)
+    # A match is about two cases and shows no identity: its answers outlive an erasure of either.
+    register_replay(Match, render=render_match, case_of=lambda match: None)

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import auditor_views, views
+from . import auditor_views, match_views, views
 
 router = SimpleRouter(use_regex_path=False)
 # The auditor's case API: under /audit/ beside the trail (coalition.audit), but about cases.
@@ -8,5 +8,6 @@ router.register("audit/cases", auditor_views.AuditCaseViewSet, basename="audit-c
 router.register("audit/subjects", auditor_views.SubjectRightsViewSet, basename="audit-subject")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("referrals", views.ReferralViewSet, basename="referral")
+router.register("matches", match_views.MatchViewSet, basename="match")
 
 urlpatterns = router.urls

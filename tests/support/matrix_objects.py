@@ -7,6 +7,8 @@ unrelated) and a state; these build it.
 
 from __future__ import annotations
 
+import itertools
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,7 @@ from referrals.choices import (
     DeclineReason,
     ExceptionReview,
     LegalBasis,
+    MatchAction,
     ReferralKind,
     ReferralOutcome,
     ReferralStatus,
@@ -50,7 +53,7 @@ HOTLINE = "hotline-be"
 PARTNER_OF_HOTLINE = "shelter-be"
 # Objects held by partner organisations: the coordination holds no cases, so for the
 # coordinator and the auditor (and anonymous callers) hotline-be's stand in.
-CASE_OBJECTS = {"case", "consent", "referral", "exception"}
+CASE_OBJECTS = {"case", "consent", "referral", "exception", "match"}
 
 
 def unrelated_organisation() -> Organisation:
@@ -303,6 +306,61 @@ def _notification(owner: Organisation, counterpart: Organisation, state: dict, p
     return {"id": notification.pk}
 
 
+# --- matches (referrals.matches): two members who know the same invented girl ----------------------
+
+_MATCHED_GIRLS = itertools.count()
+
+
+def _girl_of_a_match() -> dict[str, str]:
+    """An invented girl no other match builder made: her keys find her two cases and no others."""
+    number, letters = next(_MATCHED_GIRLS), ""
+    while True:
+        number, digit = divmod(number, 26)
+        letters += string.ascii_lowercase[digit]
+        if not number:
+            break
+    return dict(SUBJECT) | {"given_name": f"Matcha{letters}"}
+
+
+def _match(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
+    """The match of a case ``owner`` leads and a case ``counterpart`` leads, found by the services.
+
+    Each opens a case of the same girl and records her consent to share information, with
+    matching on (``MATCH_ENABLED``) while they do; the second consent finds the match.
+    ``state``: ``{answered: owner}`` has the owner's side answer ``contacted`` first.
+    """
+    from django.db.models import Q
+    from django.test import override_settings
+
+    from referrals.matches import match_act
+    from referrals.models import Match
+
+    girl = _girl_of_a_match()
+    cases = []
+    with override_settings(MATCH_ENABLED=True):
+        for organisation in (owner, counterpart):
+            hand = hand_of(organisation)
+            case = referral_services.case_open(
+                actor=hand, subject=dict(girl), phenomena=[Phenomenon.TEEN_PIMP], region="BE-VLG"
+            )
+            referral_services.consent_record(
+                actor=hand,
+                case=case,
+                data={
+                    "given_by": ConsentGiver.YOUNG_PERSON,
+                    "method": ConsentMethod.WRITTEN,
+                    "purposes": [ConsentPurpose.INFORMATION_SHARING],
+                    "valid_from": timezone.now().date(),
+                },
+            )
+            cases.append(case)
+    first, second = cases
+    match = Match.objects.get(Q(case_a=first, case_b=second) | Q(case_a=second, case_b=first))
+    if state.get("answered") == "owner":
+        match = match_act(actor=hand_of(owner), match=match, action=MatchAction.CONTACTED)
+    return {"id": match.pk}
+
+
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
 OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
     "organisation": with_fields(lambda organisation: organisation),
@@ -317,4 +375,5 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "invitation": with_fields(_invitation_of),
     "approval": with_fields(_approval_of),
     "notification": _notification,
+    "match": _match,
 }
