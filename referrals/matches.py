@@ -233,7 +233,7 @@ def escalate_unattended(now: datetime | None = None, *, limit: int = 200) -> int
     for pk in due:
         with transaction.atomic():
             match = (
-                Match.objects.select_for_update()
+                Match.objects.select_for_update(of=("self",)).select_related("case_a", "case_b")
                 .filter(pk=pk, status=MatchStatus.OPEN, escalated_at__isnull=True).first()
             )
             if match is None:  # answered meanwhile, or another worker escalated it
@@ -241,7 +241,9 @@ def escalate_unattended(now: datetime | None = None, *, limit: int = 200) -> int
             match.escalated_at = now
             match.save(update_fields=["escalated_at", "updated_at"])
             record(action="match.escalate", actor=None, obj=match, detail={"working_days": settings.MATCH_ACTION_WORKING_DAYS})
-            emit(type="match.escalated", organisations=[match.organisation_a_id, match.organisation_b_id],
+            # The sides are the cases' leads now, as for every answer (``Match.side_of``).
+            emit(type="match.escalated",
+                 organisations=[match.case_a.lead_organisation_id, match.case_b.lead_organisation_id],
                  data={"match": str(match.pk)})
             escalated += 1
     return escalated

@@ -41,10 +41,12 @@ NOT_SCOPED_VIEWSETS = {
     "partners.api.views.TotpConfirmView": "the caller's own second factor",
     "partners.api.views.MeView": "the caller themselves",
     "partners.api.views.PasswordChangeView": "the caller's own password",
+    "coalition.notifications.api.views.NotificationPreferencesView": "the caller's own notification preferences",
     "partners.api.views.VocabulariesView": "code lists, the same for everyone",
     # Reads of tenant data that are not a list of objects: through selectors taking the actor.
     "coalition.oversight.api.views.ReferralStatisticsView": "counts, through oversight.selectors.referral_statistics(actor)",
     "coalition.oversight.api.views.TimingStatisticsView": "medians, through oversight.selectors.referral_timings(actor)",
+    "coalition.oversight.api.views.MatchStatisticsView": "counts, through oversight.selectors.match_statistics(actor)",
     "coalition.events.api.views.EventFeedView": "the feed, through events.selectors.events_after(actor)",
     "coalition.audit.api.views.AuditVerifyView": "the hash chain's verdict (auditors only): no entry is shown",
 }
