@@ -10,6 +10,7 @@ from .views import (
     figures,
     home,
     integrations,
+    matches,
     members,
     notifications,
     organisation,
@@ -50,6 +51,21 @@ class FiguresCsvConverter:
 
 register_converter(FiguresCsvConverter, "figures_csv")
 
+
+class MatchAnswerConverter:
+    """The two answers a side gives a match (``matches.ANSWERS``: contacted, not_the_same_person)."""
+
+    regex = "|".join(matches.ANSWERS)
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(MatchAnswerConverter, "match_answer")
+
 urlpatterns = [
     path("", home.home, name="home"),
     # account: signing in and out, the second factor, the language; one-time links (public)
@@ -86,6 +102,10 @@ urlpatterns = [
     path("referrals/<uuid:pk>/", referrals.referral, name="referral"),
     path("referrals/<uuid:pk>/messages/", referrals.referral_messages, name="referral-messages"),
     path("referrals/<uuid:pk>/<referral_action:action>/", referrals.referral_action, name="referral-action"),
+    # matches (caseworkers: their side; coordinators: metadata); notifications link to /app/matches/<id>/
+    path("matches/", matches.match_list, name="matches"),
+    path("matches/<uuid:pk>/", matches.match_page, name="match"),
+    path("matches/<uuid:pk>/<match_answer:action>/", matches.match_answer, name="match-answer"),
     # --- oversight (coordinators) ---
     path("oversight/", oversight.oversight_dashboard, name="oversight"),
     path("oversight/overdue/", oversight.overdue_list, name="oversight-overdue"),

@@ -346,7 +346,7 @@ def _with_referrals_and_consents(flow, orgs, count: int) -> str:
 def test_the_case_page_costs_as_many_queries_for_five_referrals_and_consents_as_for_one(flow, orgs, hotline):
     one = _case_page_queries(hotline, _with_referrals_and_consents(flow, orgs, 1))
     five = _case_page_queries(hotline, _with_referrals_and_consents(flow, orgs, 5))
-    assert five == one <= 16
+    assert five == one <= 17  # 16, and one for the matches of the case ("Known elsewhere")
 
 
 # --- changing, closing and reopening ------------------------------------------------------------------

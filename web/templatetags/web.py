@@ -1,4 +1,5 @@
-"""Template helpers shared by every page: code lists shown as their translated labels, the unread count."""
+"""Template helpers shared by every page: code lists shown as their translated labels, the unread count,
+whether the coalition has the cross-organisation match on (the navigation's "Matches")."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from coalition.notifications import selectors as notifications
 from partners.choices import Language, OrganisationKind, Phenomenon
 from referrals import choices as rc
+from referrals.matches import matching_enabled
 
 register = template.Library()
 
@@ -35,6 +37,8 @@ CODE_LISTS: dict[str, type[TextChoices]] = {
     "outcome": rc.CaseOutcome,
     "role": rc.InvolvementRole,
     "review_status": rc.ExceptionReview,
+    "match_status": rc.MatchStatus,
+    "match_action": rc.MatchAction,
 }
 
 
@@ -78,3 +82,9 @@ def unread_notifications(context) -> int:
     if not hasattr(request, UNREAD_ATTRIBUTE):
         setattr(request, UNREAD_ATTRIBUTE, notifications.unread_count(user))
     return getattr(request, UNREAD_ATTRIBUTE)
+
+
+@register.simple_tag
+def matching_on() -> bool:
+    """Whether the coalition enabled the cross-organisation match (``MATCH_ENABLED`` with its key)."""
+    return matching_enabled()

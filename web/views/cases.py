@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.db import models as db
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -30,6 +31,7 @@ from partners.selectors import organisations_visible_to
 from referrals import services
 from referrals.api.serializers import CaseSerializer, ReferralSerializer
 from referrals.choices import CaseStatus, InvolvementRole
+from referrals.match_selectors import matches_of_case
 from referrals.models import Case
 from referrals.selectors import (
     case_allowed_actions,
@@ -45,6 +47,7 @@ from .. import drafts
 from ..case_forms import CaseEditForm, CaseOpenForm, CaseSearchForm, CloseForm, ConsentForm, VersionForm
 from ..errors import add_domain_error
 from ..pages import person, role_required, scoped_or_404, signed_in
+from .matches import is_unattended
 
 PAGE_SIZE = 25
 OPEN_DRAFT = "case-open"  # the draft key of the case form (web.drafts)
@@ -174,14 +177,14 @@ def case_open(request: HttpRequest) -> HttpResponse:
 @require_safe
 @caseworker_only
 def case_page(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """The case: facts, the young person where visible (audited), consents, referrals, custody, actions."""
+    """The case: facts, the young person where visible (audited), consents, referrals, custody, actions, matches."""
     actor = person(request)
     case = _case(actor, pk, with_subject=True)
     return render(request, "web/cases/detail.html", _page_context(actor, case))
 
 
 def _page_context(actor: User, case: Case) -> dict[str, Any]:
-    shown = _shown(actor, case)
+    shown, now = _shown(actor, case), timezone.now()
     involvements = list(involvements_of(case))
     referrals = list(
         referrals_visible_to(actor).filter(case=case).select_related("sender", "recipient").order_by("-created_at")
@@ -222,6 +225,10 @@ def _page_context(actor: User, case: Case) -> dict[str, Any]:
             for i in involvements if i.role == InvolvementRole.LEAD
         ],
         "supporting": [i for i in involvements if i.role == InvolvementRole.SUPPORTING],
+        # Other members known to hold a case of the same young person (DESIGN §10): the page links to each match.
+        "known_elsewhere": [
+            {"side": side, "unattended": is_unattended(side.match, now)} for side in matches_of_case(actor, case)
+        ],
     }
 
 

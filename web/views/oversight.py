@@ -13,6 +13,10 @@ Each row leads to a referral's metadata page (``oversight_referral``): the refer
 coordinator as actor: no reason, no justification, no exact age, gender or language). A
 bounced case leads to its latest declined referral, an unattended one to its latest referral.
 
+The dashboard also counts the cross-organisation matches (open, unattended, done) and lists
+the unattended ones, read through ``referrals.match_selectors`` as the match pages read them
+(``web.views.matches``): metadata only.
+
 The review calls ``referrals.services.exception_review`` exactly as the API's review action
 does; a refusal (reviewed meanwhile, a note on an erased case) is an error on the form (422).
 """
@@ -29,7 +33,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -53,7 +57,9 @@ from partners.models import User
 from partners.selectors import organisations_visible_to
 from referrals import services
 from referrals.api.serializers import ReferralSerializer
-from referrals.choices import Deadline, ExceptionReview, ReferralStatus
+from referrals.choices import Deadline, ExceptionReview, MatchStatus, ReferralStatus
+from referrals.match_selectors import matches_visible_to, unattended
+from referrals.matches import matching_enabled
 from referrals.models import LegalBasisException, Referral
 from referrals.selectors import exceptions_for_review, referrals_visible_to, with_case_state
 
@@ -69,6 +75,7 @@ from ..oversight_forms import (
     UnattendedFilterForm,
 )
 from ..pages import person, role_required, scoped_or_404, signed_in
+from .matches import answers_of, holders
 
 PAGE_SIZE = 25
 SHORT_LIST = 10  # rows of each list on the dashboard
@@ -257,8 +264,39 @@ def oversight_dashboard(request: HttpRequest) -> HttpResponse:
         "exceptions_overdue": exceptions_overdue.filtered(exceptions_for_review(actor)).count(),
         "exceptions_overdue_url": reverse("web:oversight-exceptions") + _query(exceptions_overdue),
         "review_hours": settings.EXCEPTION_REVIEW_HOURS,
+        "matches": _match_summary(actor, now),
     }
     return render(request, "web/oversight/dashboard.html", context)
+
+
+def _match_summary(actor: User, now: datetime) -> dict[str, Any]:
+    """The matches as the dashboard shows them: how many are open, unattended (past due) and done; the unattended first.
+
+    Metadata only, as ``web.views.matches`` shows coordinators: the organisations holding the
+    two cases, the times and the answers.
+    """
+    matches = matches_visible_to(actor)
+    late = unattended(matches, now)
+    counts = matches.aggregate(  # one query for the four counts
+        open=Count("pk", filter=Q(status=MatchStatus.OPEN)), done=Count("pk", filter=Q(status=MatchStatus.DONE)),
+        not_the_same_person=Count("pk", filter=Q(status=MatchStatus.NOT_THE_SAME_PERSON)),
+        unattended=Count("pk", filter=Q(pk__in=late.values("pk"))),
+    )
+    rows = [
+        {"match": match, "holders": holders(match), "answers": answers_of(match, None), "unattended": True}
+        for match in late.order_by("due_at", "id")[:SHORT_LIST]
+    ] if counts["unattended"] else []
+    matches_url = reverse("web:matches")
+    return {
+        "enabled": matching_enabled(), "counts": counts, "rows": rows, "more": counts["unattended"] > SHORT_LIST,
+        "url": matches_url,
+        "urls": {
+            "open": f"{matches_url}?{urlencode({'status': MatchStatus.OPEN})}",
+            "unattended": f"{matches_url}?{urlencode({'unattended': 'on'})}",
+            "done": f"{matches_url}?{urlencode({'status': MatchStatus.DONE})}",
+        },
+        "working_days": settings.MATCH_ACTION_WORKING_DAYS,
+    }
 
 
 # --- the full lists ----------------------------------------------------------------------------------
