@@ -300,3 +300,27 @@ def test_the_navigation_lists_the_pages_of_every_role_a_person_holds(personas):
     auditor = web_client_for(personas["auditor"].user).get("/app/audit/").content.decode()
     assert re.findall(r">([^<>]+)</a>", auditor.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]) == [
         "Audit trail", "Verify the chain", "Notifications"]
+
+
+def _nav_labels(user, path: str) -> list[str]:
+    page = web_client_for(user).get(path).content.decode()
+    return re.findall(r">([^<>]+)</a>", page.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0])
+
+
+def test_with_matching_on_caseworkers_and_coordinators_find_the_matches_in_the_navigation(personas, settings):
+    settings.MATCH_ENABLED = True
+    assert _nav_labels(personas["caseworker"].user, "/app/") == ["Inbox", "Cases", "Matches", "Figures", "Notifications"]
+    assert _nav_labels(personas["coordinator"].user, "/app/oversight/") == [
+        "Dashboard", "Members", "Matches", "Figures", "Notifications"]
+    assert _nav_labels(personas["org_admin"].user, "/app/organisation/people/") == [
+        "People", "API keys", "Webhooks", "Organisation", "Figures", "Notifications"]
+    assert _nav_labels(personas["auditor"].user, "/app/audit/") == ["Audit trail", "Verify the chain", "Notifications"]
+    both = personas["coordinator"].user
+    both.roles = [Role.COORDINATOR, Role.CASEWORKER]
+    both.save(update_fields=["roles"])
+    assert _nav_labels(both, "/app/matches/").count("Matches") == 1
+
+
+def test_with_matching_off_nobody_finds_matches_in_the_navigation(personas):
+    for name, path in (("caseworker", "/app/"), ("coordinator", "/app/oversight/")):
+        assert "Matches" not in _nav_labels(personas[name].user, path)
