@@ -242,11 +242,15 @@ def test_a_coordinator_answers_no_match(match, personas):
 # --- the list -------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_a_caseworker_their_side_and_a_coordinator_both_organisations(match, personas):
+def test_the_list_shows_a_caseworker_their_side_and_a_coordinator_both_organisations(match, known_twice, personas):
+    hotline_case, care_case = known_twice
     own = _page(personas, "caseworker", LIST)
     assert f'href="{_match_path(match)}">Test care-nl</a>' in own
+    assert f'<a href="/app/cases/{hotline_case["id"]}/">Case {hotline_case["id"][:8]}</a>' in own
+    assert care_case["id"] not in own
     assert "Yours: <span class=\"muted\">not answered yet" in own
     coordinator = _page(personas, "coordinator", LIST)
+    assert "/app/cases/" not in coordinator
     assert re.search(rf'href="{_match_path(match)}">Test (hotline-be|care-nl), Test (hotline-be|care-nl)</a>', coordinator)
     for name, page in (("caseworker", own), ("coordinator", coordinator)):
         _no_identity(page, f"the {name}'s list")
