@@ -29,10 +29,17 @@ from referrals import services as referral_services
 from referrals.choices import ConsentGiver, ConsentMethod, ConsentPurpose, MatchAction, MatchStatus
 from referrals.matches import match_act
 from referrals.models import Case, Match
+from tests.support.flows import CHILD
 from tests.support.matrix_objects import HOTLINE, SUBJECT, hand_of
 from tests.support.personas import make_organisation
 
 INFORMATION_SHARING = [ConsentPurpose.INFORMATION_SHARING, ConsentPurpose.CARE_REFERRAL]
+
+# The fixture child (tests/support/flows.CHILD) as another member writes her down: other case, accents,
+# order, hyphen; and the body of a consent that lets a case be matched. The same as tests/matching/conftest's
+# (test modules may not import a conftest: tests/test_conventions.py).
+SAME_CHILD_ELSEWHERE = CHILD | {"given_name": "FICTIONALIS", "family_name": "zorîta", "safe_contact": "Via the aunt"}
+SHARING_CONSENT = {"purposes": [ConsentPurpose.INFORMATION_SHARING.value, ConsentPurpose.CARE_REFERRAL.value]}
 
 
 def elsewhere() -> Organisation:
