@@ -24,7 +24,7 @@ from django.utils import timezone
 from referrals.matches import match_act
 from referrals.models import Match
 from tests.support import browser as b
-from tests.support.match_objects import SAME_CHILD_ELSEWHERE, SHARING_CONSENT
+from tests.support.matching import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 from tests.support.pages_in_browser import Pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
@@ -37,9 +37,9 @@ def test_the_match_pages_pass_axe_without_other_origins_or_csp_refusals(browser,
         contact_email="intake@care-nl.example", contact_phone="+31 20 555 0101"
     )
     hotline_case = flow.open_case()
-    flow.consent(hotline_case["id"], **SHARING_CONSENT)
+    flow.consent(hotline_case["id"], **INFORMATION_SHARING)
     care_case = flow.open_case("outsider_caseworker", subject=SAME_CHILD_ELSEWHERE, region="NL-NH")
-    flow.consent(care_case["id"], "outsider_caseworker", **SHARING_CONSENT)
+    flow.consent(care_case["id"], "outsider_caseworker", **INFORMATION_SHARING)
     match = Match.objects.get()
     match_path = f"/app/matches/{match.pk}/"
 
@@ -63,7 +63,7 @@ def test_the_match_pages_pass_axe_without_other_origins_or_csp_refusals(browser,
 
     # care-nl reads the match, hotline-be's second case is matched meanwhile and answered there: refused.
     second = flow.open_case(subject=SAME_CHILD_ELSEWHERE | {"safe_contact": ""})
-    flow.consent(second["id"], **SHARING_CONSENT)
+    flow.consent(second["id"], **INFORMATION_SHARING)
     other_match = Match.objects.exclude(pk=match.pk).get()
     pages.open(f"/app/matches/{other_match.pk}/", "match page, a second match")
     match_act(actor=personas["outsider_caseworker"].user, match=other_match, action="contacted")
@@ -73,7 +73,7 @@ def test_the_match_pages_pass_axe_without_other_origins_or_csp_refusals(browser,
 
     # shelter-be holds her too: three more matches, nobody answers them in time (unattended).
     shelter_case = flow.open_case("recipient_caseworker", subject=SAME_CHILD_ELSEWHERE)
-    flow.consent(shelter_case["id"], "recipient_caseworker", **SHARING_CONSENT)
+    flow.consent(shelter_case["id"], "recipient_caseworker", **INFORMATION_SHARING)
     Match.objects.filter(status="open").update(due_at=timezone.now() - timedelta(days=1))
     assert Match.objects.filter(status="open").count() == 3
     pages.as_person(personas["coordinator"].user)

@@ -3,7 +3,7 @@ page's "Known elsewhere" and the coordinator's dashboard (DESIGN §10, §12).
 
 Matches are made as in production: hotline-be (persona ``caseworker``) and care-nl (persona
 ``outsider_caseworker``) each open a case of the same fictional girl through the API, written
-down differently (tests/support/match_objects.SAME_CHILD_ELSEWHERE), and record a consent covering
+down differently (tests/support/matching.SAME_CHILD_ELSEWHERE), and record a consent covering
 information sharing, with matching on. shelter-be's caseworker (``recipient_caseworker``) has
 nothing to do with it.
 """
@@ -22,7 +22,7 @@ from partners.choices import OrganisationKind, Role
 from referrals.models import Match
 from tests.support.flows import CHILD
 from tests.support.identity import assert_no_identity
-from tests.support.match_objects import SAME_CHILD_ELSEWHERE, SHARING_CONSENT
+from tests.support.matching import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 from tests.support.personas import make_organisation, make_user
 from tests.support.web import comparable_page, web_client_for
 
@@ -34,24 +34,9 @@ ELSEWHERE = [SAME_CHILD_ELSEWHERE["given_name"], SAME_CHILD_ELSEWHERE["family_na
 
 
 @pytest.fixture
-def matching(settings):
-    settings.MATCH_ENABLED = True
-    return settings
-
-
-@pytest.fixture
-def known_twice(matching, flow, orgs):
-    """hotline-be's case and care-nl's case of the same girl, each with consent to share information: one match."""
+def match(known_twice, orgs) -> Match:
+    """The one match of ``known_twice`` (tests/support/matching.py), care-nl with a contact point in the directory."""
     type(orgs["care-nl"]).objects.filter(pk=orgs["care-nl"].pk).update(**CARE_CONTACT)
-    hotline_case = flow.open_case()
-    flow.consent(hotline_case["id"], **SHARING_CONSENT)
-    care_case = flow.open_case("outsider_caseworker", subject=SAME_CHILD_ELSEWHERE, region="NL-NH")
-    flow.consent(care_case["id"], "outsider_caseworker", **SHARING_CONSENT)
-    return hotline_case, care_case
-
-
-@pytest.fixture
-def match(known_twice) -> Match:
     return Match.objects.get()
 
 
@@ -274,9 +259,9 @@ def test_the_list_filters_by_status_and_on_the_unattended_ones(match, personas):
 def test_the_list_costs_a_fixed_number_of_queries(matching, flow, personas, django_assert_max_num_queries):
     for _ in range(3):
         case = flow.open_case()
-        flow.consent(case["id"], **SHARING_CONSENT)
+        flow.consent(case["id"], **INFORMATION_SHARING)
         other = flow.open_case("outsider_caseworker", subject=SAME_CHILD_ELSEWHERE, region="NL-NH")
-        flow.consent(other["id"], "outsider_caseworker", **SHARING_CONSENT)
+        flow.consent(other["id"], "outsider_caseworker", **INFORMATION_SHARING)
     assert Match.objects.count() >= 3
     for name in ("caseworker", "coordinator"):
         client = _client(personas, name)
@@ -324,7 +309,7 @@ def test_ngo_nl_opens_a_case_of_a_girl_care_nl_holds_both_get_in_touch_and_the_c
 ):
     """The issue's "done when", through the web app's own forms."""
     care_case = flow.open_case("outsider_caseworker", subject=SAME_CHILD_ELSEWHERE, region="NL-NH")
-    flow.consent(care_case["id"], "outsider_caseworker", **SHARING_CONSENT)
+    flow.consent(care_case["id"], "outsider_caseworker", **INFORMATION_SHARING)
     ngo = make_organisation("ngo-nl", OrganisationKind.NGO, country="NL", regions=["NL-NH"])
     ngo_client = web_client_for(make_user("ngo-nl-caseworker", ngo, [Role.CASEWORKER]))
     coordinator = _client(personas, "coordinator")

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.test import Client
 
 from referrals.models import Case, Match, Referral
-from tests.support.match_objects import MATCH_OBJECT_BUILDERS
 from tests.support.matrix_objects import OBJECT_BUILDERS, PERSONAL_OBJECTS, parties
 from tests.support.personas import Persona
 from tests.support.routes import SERVED_METHODS, WEB_ROUTES
@@ -33,9 +32,6 @@ MATRIX_PARTS = sorted((MATRIX_PATH.parent / "page_matrix.d").glob("*.yaml"))
 ROWS: list[dict[str, Any]] = MATRIX["rows"] + [
     row for part in MATRIX_PARTS for row in yaml.safe_load(part.read_text(encoding="utf-8"))["rows"]
 ]
-# Every kind of object a row may name: tests/support/matrix_objects.py's, and the matches
-# (tests/support/match_objects.py).
-BUILDERS = OBJECT_BUILDERS | MATCH_OBJECT_BUILDERS
 # The objects whose pages carry the version they were read at (a hidden field, ${version}).
 VERSIONED: dict[str, type[Case] | type[Referral] | type[Match]] = {
     "referral": Referral, "case": Case, "consent": Case, "match": Match,
@@ -72,7 +68,7 @@ def _target(row: dict, persona: Persona, orgs) -> tuple[str, dict[str, Any]]:
     if row.get("object"):
         owner, counterpart = parties(row["relation"], row["object"], persona, orgs)
         mine = {"persona": persona} if row["object"] in PERSONAL_OBJECTS else {}
-        parameters |= BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}), **mine)
+        parameters |= OBJECT_BUILDERS[row["object"]](owner, counterpart, dict(row.get("state") or {}), **mine)
         model = VERSIONED.get(row["object"])
         version = model.objects.get(pk=parameters["id"]).version if model is not None else None
     path = row["route"]
@@ -143,7 +139,7 @@ def test_every_row_names_a_page_that_exists_and_is_well_formed():
         assert set(row["expect"]) == set(PERSONAS), f"{_row_id(row)}: every persona once"
         assert set(row["expect"].values()) <= STATUSES, _row_id(row)
         if "{id}" in row["route"]:  # every other parameter is in params
-            assert row.get("object") in BUILDERS and row.get("relation") in ("own", "partner", "unrelated"), (
+            assert row.get("object") in OBJECT_BUILDERS and row.get("relation") in ("own", "partner", "unrelated"), (
                 _row_id(row)
             )
 
