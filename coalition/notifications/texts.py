@@ -57,7 +57,7 @@ def local_time(value: datetime | str | None, time_zone: str = "") -> str:
 
 # The words of each kind, and of its variants (``_variant``), as lazy strings: translated when used.
 N = NotificationKind
-SUBJECTS = {
+SUBJECTS: dict[tuple[str, str], Any] = {
     (N.REFERRAL_SENT, ""): gettext_lazy("New referral from %(organisation)s"),
     (N.REFERRAL_SENT, "urgency"): gettext_lazy("New %(urgency)s referral from %(organisation)s"),
     (N.REFERRAL_ANSWERED, ""): gettext_lazy("%(organisation)s answered your referral"),
@@ -75,7 +75,7 @@ SUBJECTS = {
     (N.MATCH, "coordination"): gettext_lazy("A match between %(organisation)s and another member"),
     (N.MATCH, "reminder"): gettext_lazy("Still unanswered: %(organisation)s knows a young person of yours"),
 }
-SENTENCES = {
+SENTENCES: dict[tuple[str, str], Any] = {
     (N.REFERRAL_SENT, ""): gettext_lazy("A new referral from %(organisation)s is waiting for %(own)s. Urgency: %(urgency)s."),
     (N.REFERRAL_ANSWERED, ""): gettext_lazy("%(organisation)s answered a referral from %(own)s."),
     (N.REFERRAL_ANSWERED, "acknowledged"): gettext_lazy(
@@ -110,7 +110,7 @@ SENTENCES = {
 }
 
 
-def _variant(table: dict, kind: str, *, status: str, deadline: str, urgency: str = "") -> str:
+def _variant(table: dict[tuple[str, str], Any], kind: str, *, status: str, deadline: str, urgency: str = "") -> str:
     """Which of the kind's words apply: by answer, deadline, match role or urgency; "" when none of them."""
     if kind == N.REFERRAL_SENT and table is SUBJECTS:
         return "urgency" if urgency else ""
