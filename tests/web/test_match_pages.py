@@ -1,5 +1,5 @@
 """The match pages: a side's page and its two answers, the coordinator's metadata, the list, the case
-page's "Known elsewhere" and the coordinator's dashboard (DESIGN §10, §12).
+page's "Known elsewhere" and the coordinator's dashboard (README, "Known elsewhere: the match").
 
 Matches are made as in production: hotline-be (persona ``caseworker``) and care-nl (persona
 ``outsider_caseworker``) each open a case of the same fictional girl through the API, written

@@ -225,7 +225,7 @@ def _page_context(actor: User, case: Case) -> dict[str, Any]:
             for i in involvements if i.role == InvolvementRole.LEAD
         ],
         "supporting": [i for i in involvements if i.role == InvolvementRole.SUPPORTING],
-        # Other members known to hold a case of the same young person (DESIGN §10): the page links to each match.
+        # Other members known to hold a case of the same young person (README, "Known elsewhere"): the page links to each match.
         "known_elsewhere": [
             {"side": side, "unattended": is_unattended(side.match, now)} for side in matches_of_case(actor, case)
         ],

@@ -1,4 +1,4 @@
-"""The match pages (DESIGN §10): "another member knows this young person; get in touch".
+"""The match pages: "another member knows this young person; get in touch".
 
 Reads go through ``referrals.match_selectors`` only (``matches_visible_to``, ``match_of``,
 ``side_view``, ``unattended``), so each person sees exactly what the API shows them:
