@@ -26,6 +26,7 @@ RUN_ENV := DEBUG=true MATCH_ENABLED=true LOG_FORMAT=plain PUBLIC_BASE_URL=http:/
 run: $(STAMP)
 	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
 	@$(RUN_ENV) $(PY) manage.py seed_demo > /dev/null
+	@$(RUN_ENV) $(PY) manage.py match_rekey > /dev/null
 	@$(RUN_ENV) LOG_LEVEL=WARNING $(PY) manage.py run_worker > /dev/null & WORKER=$$!; \
 	$(RUN_ENV) $(PY) manage.py demo_banner --address 127.0.0.1:$(RUN_PORT) --wait 60 & BANNER=$$!; \
 	trap 'kill $$WORKER $$BANNER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \

@@ -79,6 +79,8 @@ class Command(BaseCommand):
         write("             shelter-be-caseworker accepts and refers on to care-nl, care-nl-caseworker accepts and completes;")
         write("             coordinator reviews the legal-basis exception and reads the figures; hotline-be-admin creates")
         write("             an API key (shown once); auditor verifies the audit chain and exports a case's subject")
+        write("  Match      ngo-nl-caseworker opens a case for Eva De Fictieve (born 2011-06-21) with consent to share")
+        write("             information: care-nl holds her too, both are told to get in touch (README, \"Known elsewhere\")")
         write(f"  API docs   {base}/api/docs/   (Swagger UI; ReDoc at {base}/api/redoc/)")
         write(f"  API        {base}/api/v1/…   (schema {base}/api/v1/schema/; log in with POST /api/v1/auth/token/)")
         write(f"  Mails      {_mail_folder()}")
