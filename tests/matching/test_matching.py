@@ -5,15 +5,18 @@ keyed again after a rotation, and gone with the identity (issue #17 items 1 to 4
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from coalition.audit.models import AuditEntry
 from coalition.events.models import Event
 from referrals.match_keys import key_id
 from referrals.matches import stale_key_count
-from referrals.models import Match, MatchKey, Subject
+from referrals.models import Case, Match, MatchKey, Subject
+from referrals.retention import purge_expired
 from tests.support.flows import CHILD
 from tests.support.matching import INFORMATION_SHARING, SAME_CHILD_ELSEWHERE
 
@@ -196,3 +199,13 @@ def test_match_rekey_refuses_while_matching_is_off():
 
     with pytest.raises(CommandError, match="MATCH_ENABLED"):
         call_command("match_rekey")
+
+
+def test_the_retention_purge_deletes_the_keys(matching, flow):
+    case = hotline_case(flow)
+    closed = flow.p["caseworker"].client.post(f"/api/v1/cases/{case['id']}/close/", {"outcome": "moved_away"},
+                                              format="json")
+    assert closed.status_code == 200 and MatchKey.objects.filter(case=case["id"]).exists()
+    later = Case.objects.get(pk=case["id"]).closed_at + timedelta(days=settings.RETENTION_DAYS + 1)
+    assert purge_expired(now=later) == 1
+    assert not MatchKey.objects.filter(case=case["id"]).exists()
