@@ -155,8 +155,8 @@ def case_open(*, actor: Actor, subject: dict[str, Any], phenomena: list[str], re
     Subject.objects.create(case=case, **identity)
     Involvement.objects.create(case=case, organisation=organisation, role=InvolvementRole.LEAD, started_at=now)
     record(action="case.open", actor=actor, obj=case)
-    if matches.subject_keyed(actor=actor, case=case, identity=identity):
-        matches.match_case(actor=actor, case=case)  # nothing yet without a consent; an exception comes with a referral
+    # The keys only: a new case has no consent and no exception yet, so nothing to match until one comes.
+    matches.subject_keyed(actor=actor, case=case, identity=identity)
     return case
 
 
