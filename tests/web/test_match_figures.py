@@ -78,13 +78,14 @@ def _page(persona, query: str) -> str:
 
 
 def _match_table(html: str) -> dict[str, dict[str, list[str]]]:
-    """The page's match table: {member: {month or "All months": [found, answered, waiting, unattended]}}."""
-    table = html.split('<table class="figures" id="match-figures">', 1)[1].split("</table>", 1)[0]
+    """The page's match tables: {member: {month or "All months": [found, answered, waiting, unattended]}}."""
+    tables = html.split('<div id="match-figures">', 1)[1].split("</div>", 1)[0]
     members = {}
-    for group in re.findall(r"<tbody>(.*?)</tbody>", table, re.S):
-        name = re.search(r'<th scope="rowgroup"[^>]*>(.*?)</th>', group, re.S).group(1).strip()
+    for table in re.findall(r'<table class="figures">(.*?)</table>', tables, re.S):
+        name = re.search(r"<caption>(.*?)</caption>", table, re.S).group(1).strip()
+        body = table.split("</thead>", 1)[1]
         rows = {}
-        for row in re.findall(r"<tr(?: class=\"total\")?>\s*<th scope=\"row\">(.*?)</tr>", group, re.S):
+        for row in re.findall(r'<tr>\s*<th scope="row">(.*?)</tr>', body, re.S):
             label, cells = row.split("</th>", 1)
             rows[label.strip()] = [cell.strip() for cell in re.findall(r'<td class="number">(.*?)</td>', cells, re.S)]
         members[name] = rows
