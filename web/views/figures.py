@@ -24,7 +24,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from coalition.oversight import figures
@@ -288,11 +288,12 @@ def _any_hidden(counts: dict[str, Any], timings: dict[str, Any]) -> bool:
     return any(f["suppressed"] for f in figures_shown + timed)
 
 
+# Counts of matches (the match pages' "Found" and "Answered" are times): a context of their own.
 MATCH_MEASURES = {
-    "found": gettext_lazy("Found"),
-    "answered": gettext_lazy("Answered"),
-    "waiting": gettext_lazy("Waiting"),
-    "unattended": gettext_lazy("Unattended"),
+    "found": pgettext_lazy("match figures", "Found"),
+    "answered": pgettext_lazy("match figures", "Answered"),
+    "waiting": pgettext_lazy("match figures", "Waiting"),
+    "unattended": pgettext_lazy("match figures", "Unattended"),
 }
 
 
