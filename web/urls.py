@@ -38,9 +38,9 @@ register_converter(ReferralActionConverter, "referral_action")
 
 
 class FiguresCsvConverter:
-    """The two CSV downloads of the figures page: the counts (``referrals``) and the times (``timings``)."""
+    """The figures page's CSV downloads: the counts (``referrals``), the times (``timings``), the matches."""
 
-    regex = "referrals|timings"
+    regex = "referrals|timings|matches"
 
     def to_python(self, value: str) -> str:
         return value

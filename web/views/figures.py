@@ -6,18 +6,25 @@ draws each series as an SVG bar chart (``web.charts``) and gives the same figure
 table, the chart's text alternative. A suppressed figure is marked "hidden" in both, and the
 page says why. Coordinators see the whole coalition; caseworkers and org admins their
 organisation's referrals (sent or received); the auditor's work is the trail, not figures.
+
+Coordinators also see the matches per member and month over the same period (the API's
+``/statistics/matches/``, suppressed over each member's table on its own), so that a member
+probing for identities stands out; nobody else sees them or may download them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from coalition.oversight import figures
@@ -25,6 +32,7 @@ from partners.choices import Phenomenon, Role
 from partners.models import User
 from partners.selectors import organisations_visible_to
 from referrals.choices import Gender, ReferralOutcome, ReferralStatus, Urgency
+from referrals.matches import matching_enabled
 
 from ..charts import BarChart, bar_chart
 from ..figure_forms import DIMENSION_LABELS, FiguresForm
@@ -32,7 +40,23 @@ from ..pages import person, role_required, signed_in
 
 figures_readers = role_required(Role.CASEWORKER, Role.ORG_ADMIN, Role.COORDINATOR)
 
-CSV_KINDS = {"referrals": "referral-figures", "timings": "referral-timings"}
+
+
+@dataclass(frozen=True)
+class CsvKind:
+    """One CSV download of the page: the API's figures, their CSV lines, and who may have them."""
+
+    file_name: str  # as the API names its CSV
+    figures: Callable[[User, dict[str, Any]], dict[str, Any]]
+    rows: Callable[[dict[str, Any]], Iterator[list[Any]]]
+    coordinators_only: bool = False
+
+
+CSV_KINDS = {
+    "referrals": CsvKind("referral-figures", figures.referral_figures, figures.referral_figure_rows),
+    "timings": CsvKind("referral-timings", figures.timing_figures, figures.timing_figure_rows),
+    "matches": CsvKind("match-figures", figures.match_figures, figures.match_figure_rows, coordinators_only=True),
+}
 
 
 @signed_in
@@ -60,6 +84,8 @@ def figures_page(request: HttpRequest) -> HttpResponse:
             "csv_url": f"{reverse('web:figures-csv', args=['referrals'])}{query}",
             "timings_csv_url": f"{reverse('web:figures-csv', args=['timings'])}{query}",
         }
+        if _sees_matches(actor):
+            context["matches"] = _match_section(figures.match_figures(actor, form.query), query)
     return render(request, "web/figures/page.html", context)
 
 
@@ -67,20 +93,18 @@ def figures_page(request: HttpRequest) -> HttpResponse:
 @require_safe
 @figures_readers
 def figures_csv(request: HttpRequest, kind: str) -> HttpResponse:
-    """The figures of the page's query as the API's CSV (``?format=csv``), as a download."""
+    """The figures of the page's query as the API's CSV (``?format=csv``), as a download (the matches: coordinators)."""
     actor = person(request)
+    download = CSV_KINDS[kind]
+    if download.coordinators_only and not _sees_matches(actor):
+        raise PermissionDenied()  # as the API's 403: the role decides, before the query is read
     form = FiguresForm(request.GET)
     if not form.is_valid() or form.query is None:
         return render(request, "web/figures/page.html", {"nav": "figures", "form": form, "scope": _scope(actor)},
                       status=422)
-    if kind == "timings":
-        data = figures.timing_figures(actor, form.query)
-        rows = figures.timing_figure_rows(data)
-    else:
-        data = figures.referral_figures(actor, form.query)
-        rows = figures.referral_figure_rows(data)
-    response = HttpResponse(figures.csv_bytes(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{figures.csv_file_name(CSV_KINDS[kind], data)}"'
+    data = download.figures(actor, form.query)
+    response = HttpResponse(figures.csv_bytes(download.rows(data)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{figures.csv_file_name(download.file_name, data)}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -89,6 +113,11 @@ def _scope(actor: User) -> str:
     if actor.has_role(Role.COORDINATOR):
         return _("All referrals sent between members of the coalition.")
     return _("The referrals your organisation sent or received.")
+
+
+def _sees_matches(actor: User) -> bool:
+    """Match figures are the coordinators' guard against probing; members read their own matches, not these."""
+    return actor.has_role(Role.COORDINATOR)
 
 
 def _query_string(query: QueryDict) -> str:
@@ -257,3 +286,43 @@ def _any_hidden(counts: dict[str, Any], timings: dict[str, Any]) -> bool:
     figures_shown = [counts["total"], *counts["cells"], *(m for margin in counts["margins"].values() for m in margin)]
     timed = [row[measure] for row in timings["results"] for measure in MEASURE_TITLES]
     return any(f["suppressed"] for f in figures_shown + timed)
+
+
+# Counts of matches (the match pages' "Found" and "Answered" are times): a context of their own.
+MATCH_MEASURES = {
+    "found": pgettext_lazy("match figures", "Found"),
+    "answered": pgettext_lazy("match figures", "Answered"),
+    "waiting": pgettext_lazy("match figures", "Waiting"),
+    "unattended": pgettext_lazy("match figures", "Unattended"),
+}
+
+
+def _match_section(data: dict[str, Any], query: str) -> dict[str, Any]:
+    """The match figures as one table: a group of rows per member (its months, then its total), a column per measure.
+
+    The figures and their suppression are the API's (``figures.match_figures``); this only
+    writes them as the page writes every figure, a suppressed one as "hidden".
+    """
+
+    def cells(row: dict[str, Any]) -> list[tuple[str, bool]]:
+        return [(_count_text(row[measure]), row[measure]["suppressed"]) for measure in MATCH_MEASURES]
+
+    members = [
+        {
+            "name": member["organisation"]["name"],
+            "months": [{"label": month["month"], "cells": cells(month)} for month in member["months"]],
+            "total": cells(member["total"]),
+        }
+        for member in data["organisations"]
+    ]
+    return {
+        "from": data["from"],
+        "to": data["to"],
+        "min_cell": data["min_cell"],
+        "measures": list(MATCH_MEASURES.values()),
+        "members": members,
+        "any_hidden": any(hidden for member in members for row in [*member["months"], {"cells": member["total"]}]
+                          for _text, hidden in row["cells"]),
+        "enabled": matching_enabled(),
+        "csv_url": f"{reverse('web:figures-csv', args=['matches'])}{query}",
+    }
