@@ -455,6 +455,9 @@ EXCEPTION_REVIEW_HOURS = _positive_int("EXCEPTION_REVIEW_HOURS", 72)
 # Idempotency keys are remembered at least this long per organisation.
 IDEMPOTENCY_KEY_HOURS = _positive_int("IDEMPOTENCY_KEY_HOURS", 24)
 REFERRAL_REASON_MAX_LENGTH = 1000
+# A consultation's question and an answer's note: short, and never meant to name anyone.
+CONSULTATION_QUESTION_MAX_LENGTH = 500
+CONSULTATION_NOTE_MAX_LENGTH = 300
 MESSAGE_MAX_LENGTH = 2000
 
 # Working-day deadlines are counted in this IANA time zone (referrals/deadlines.py).

@@ -174,3 +174,25 @@ class MatchStatus(models.TextChoices):
 class MatchAction(models.TextChoices):
     CONTACTED = "contacted", _("We have been in touch")
     NOT_THE_SAME_PERSON = "not_the_same_person", _("Not the same young person")
+
+
+class ConsultationStatus(models.TextChoices):
+    """A consultation is open while an asked member has yet to answer."""
+
+    OPEN = "open", _("Open: waiting for answers")
+    ANSWERED = "answered", _("Answered by every member asked")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the asker")
+
+
+class ConsultationRequestStatus(models.TextChoices):
+    """One asked member's part: pending until it answers, or until the asker withdraws."""
+
+    PENDING = "pending", _("Waiting for the answer")
+    ANSWERED = "answered", _("Answered")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ConsultationAnswer(models.TextChoices):
+    YES = "yes", _("Yes, we can take it")
+    NO = "no", _("No")
+    WAITLIST = "waitlist", _("On our waiting list")

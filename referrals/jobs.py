@@ -1,6 +1,7 @@
 """The referrals' periodic jobs, registered with the worker (``coalition.events.jobs``) from ``ready()``.
 
 - every minute: overdue detection, one ``referral.overdue`` event per referral and deadline;
+- every minute: consultation requests past their deadline, noticed once (``referrals.consultations``);
 - every five minutes: the escalation of matches nobody acted on (``referrals.matches``);
 - daily: the retention purge (``referrals.retention.purge_expired``).
 """
@@ -17,7 +18,7 @@ from coalition.events.jobs import register_job
 from coalition.events.models import OverdueNotice
 from coalition.events.services import emit
 
-from . import matches, retention
+from . import consultations, matches, retention
 from .choices import Deadline
 from .models import DEADLINE_RULES, Referral
 
@@ -73,4 +74,5 @@ def register() -> None:
     """Called from ``ReferralsConfig.ready()``."""
     register_job("detect_overdue", every=lambda: timedelta(minutes=1), run=detect_overdue)
     register_job("purge_expired", every=lambda: timedelta(days=1), run=retention.purge_expired)
+    register_job("detect_overdue_consultations", every=lambda: timedelta(minutes=1), run=consultations.detect_overdue)
     register_job("escalate_unattended_matches", every=lambda: timedelta(minutes=5), run=matches.escalate_unattended)

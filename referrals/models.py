@@ -25,6 +25,9 @@ from .choices import (
     PENDING_REFERRAL_STATUSES,
     CaseOutcome,
     CaseStatus,
+    ConsultationAnswer,
+    ConsultationRequestStatus,
+    ConsultationStatus,
     Deadline,
     DeclineReason,
     ExceptionReview,
@@ -507,3 +510,76 @@ class Match(Versioned, models.Model):
         if self.case_b.lead_organisation_id == organisation_id:
             return "b"
         return None
+
+
+class Consultation(Versioned, CreatedBy):
+    """"Can you take this?": triage data only, asked of one or more members before any identity is shared.
+
+    No case, no consent, no identity: the phenomenon, the urgency, the age, gender, region,
+    language and requested service, and a short ``question`` (encrypted: whatever a person
+    types could name someone). Each asked member has a ``ConsultationRequest``; ``status``
+    follows from them (``referrals.consultations``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    asker = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=ConsultationStatus.choices, default=ConsultationStatus.OPEN)
+    phenomenon = models.CharField(max_length=40)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices)
+    requested_service = models.CharField(max_length=30, choices=RequestedService.choices)
+    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=6, blank=True)
+    language = models.CharField(max_length=2, blank=True)
+    question = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VersionedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["asker", "-created_at", "-id"], name="consultation_outgoing")]
+
+
+class ConsultationRequest(models.Model):
+    """One asked member's part of a consultation: its answer by ``answer_due``, and the referral a yes became."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="requests")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=ConsultationRequestStatus.choices,
+                              default=ConsultationRequestStatus.PENDING)
+    answer = models.CharField(max_length=10, choices=ConsultationAnswer.choices, blank=True)
+    note = EncryptedTextField(blank=True)
+    answer_due = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    answered_by_api_key = models.ForeignKey("partners.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="+")
+    overdue_noticed_at = models.DateTimeField(null=True, blank=True)
+    referral = models.OneToOneField(Referral, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="consultation_request")
+
+    class Meta:
+        ordering = ["consultation", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "organisation"], name="one_request_per_asked_member"),
+            models.CheckConstraint(
+                condition=Q(status=ConsultationRequestStatus.ANSWERED, answered_at__isnull=False) & ~Q(answer="")
+                | ~Q(status=ConsultationRequestStatus.ANSWERED) & Q(answer=""),
+                name="consultation_answer_when_answered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "status"], name="consultation_incoming"),
+            models.Index(fields=["answer_due"], condition=Q(status=ConsultationRequestStatus.PENDING,
+                                                         overdue_noticed_at__isnull=True),
+                         name="consultation_overdue_due"),
+        ]
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.status == ConsultationRequestStatus.PENDING and self.answer_due < (now or timezone.now())

@@ -45,6 +45,10 @@ EVENT_TYPES = (
     "match.found",
     "match.updated",
     "match.escalated",
+    "consultation.asked",
+    "consultation.answered",
+    "consultation.withdrawn",
+    "consultation.overdue",
 )
 
 # Called with each new event inside ``emit``'s transaction (its rows commit or roll back
