@@ -13,6 +13,8 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("A referral still late, or a match still unanswered, escalated to the coordinators")
     EXCEPTION = "exception", _("A referral sent on a legal-basis exception")
     MATCH = "match", _("Another member knows a young person of yours")
+    CONSULTATION = "consultation", _("A member asks whether your organisation can take a young person")
+    CONSULTATION_ANSWERED = "consultation_answered", _("An answer to a consultation your organisation asked")
 
 
 class MailDelivery(models.TextChoices):

@@ -23,12 +23,13 @@ class Notification(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=25, choices=NotificationKind.choices)
     event = models.ForeignKey("events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     referral = models.UUIDField(null=True, blank=True)
     case = models.UUIDField(null=True, blank=True)
     exception = models.UUIDField(null=True, blank=True)  # a legal-basis exception to review
     match = models.UUIDField(null=True, blank=True)  # a cross-organisation match (referrals.models.Match)
+    consultation = models.UUIDField(null=True, blank=True)  # a consultation before referral
     # The other organisation of the notification (the sender of a new referral, the recipient that answered ...).
     organisation = models.ForeignKey("partners.Organisation", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")

@@ -36,7 +36,7 @@ from partners.choices import MembershipStatus, OrganisationKind
 from partners.models import Organisation, User
 from referrals.choices import Urgency
 from referrals.deadlines import add_span, configured_deadlines
-from referrals.models import DEADLINE_RULES, Match, Referral, ReferralMessage
+from referrals.models import DEADLINE_RULES, ConsultationRequest, Match, Referral, ReferralMessage
 
 from .choices import ALWAYS_IMMEDIATE, CHOOSABLE_KINDS, MailDelivery, NotificationKind
 from .models import Escalation, Notification, NotificationPreferences, OnCallAlert
@@ -66,6 +66,7 @@ class Addressed:
     due_at: datetime | None = None
     exception: Any = None
     match: Any = None
+    consultation: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -186,10 +187,42 @@ def _match_escalated(event: Event) -> list[Addressed]:
     ]
 
 
-# Events about a match rather than a referral: each handler reads the match itself.
-MATCH_ADDRESSING = {
+def _consultation_request(event: Event) -> ConsultationRequest | None:
+    return (
+        ConsultationRequest.objects.select_related("consultation")
+        .filter(pk=event.data.get("request"), consultation_id=event.data.get("consultation"))
+        .first()
+    )
+
+
+def _consultation_asked(event: Event) -> list[Addressed]:
+    """The asked member's caseworkers: who asks, how urgent, and by when to answer."""
+    request = _consultation_request(event)
+    if request is None:
+        return []
+    consultation = request.consultation
+    return [Addressed(NotificationKind.CONSULTATION, caseworkers_of(request.organisation_id),
+                      organisation_id=consultation.asker_id, urgency=consultation.urgency, deadline="acknowledge",
+                      due_at=request.answer_due, consultation=consultation.pk)]
+
+
+def _consultation_answered(event: Event) -> list[Addressed]:
+    """The asker's caseworkers: which member answered, and what (yes, no or waitlist)."""
+    request = _consultation_request(event)
+    if request is None:
+        return []
+    consultation = request.consultation
+    return [Addressed(NotificationKind.CONSULTATION_ANSWERED, caseworkers_of(consultation.asker_id),
+                      organisation_id=request.organisation_id, urgency=consultation.urgency, status=request.answer,
+                      consultation=consultation.pk)]
+
+
+# Events about a match or a consultation rather than a referral: each handler reads its object itself.
+OBJECT_ADDRESSING = {
     "match.found": _match_found,
     "match.escalated": _match_escalated,
+    "consultation.asked": _consultation_asked,
+    "consultation.answered": _consultation_answered,
 }
 
 # Who each event tells (DESIGN's table of notifications); the events not here tell nobody.
@@ -205,8 +238,8 @@ ADDRESSING = {
 
 def addressed_by(event: Event) -> list[Addressed]:
     """Who ``event`` tells what; empty for a draft (it reached nobody) and the events nobody must act on."""
-    if event.type in MATCH_ADDRESSING:
-        return MATCH_ADDRESSING[event.type](event)
+    if event.type in OBJECT_ADDRESSING:
+        return OBJECT_ADDRESSING[event.type](event)
     address = ADDRESSING.get(event.type)
     if address is None or event.draft:
         return []
@@ -221,6 +254,7 @@ def notify_for_event(event: Event) -> list[Notification]:
         made += notify(addressed, event=event)
     if event.type == "referral.sent":
         _alert_on_call(event)
+
     return made
 
 
@@ -271,7 +305,7 @@ def notify(addressed: Addressed, *, event: Event | None) -> list[Notification]:
             referral=event.referral if event is not None else None, case=event.case if event is not None else None,
             organisation_id=addressed.organisation_id, urgency=addressed.urgency, status=addressed.status,
             deadline=addressed.deadline, due_at=addressed.due_at, exception=addressed.exception,
-            match=addressed.match, created_at=now, mail_delivery=delivery,
+            match=addressed.match, consultation=addressed.consultation, created_at=now, mail_delivery=delivery,
         ))
     Notification.objects.bulk_create(notifications)
     names = _organisation_names([addressed.organisation_id])

@@ -29,6 +29,8 @@ def link_path(notification: Any) -> str:
     kind = notification.kind
     if getattr(notification, "match", None):
         return f"/app/matches/{notification.match}/"
+    if getattr(notification, "consultation", None):
+        return f"/app/consultations/{notification.consultation}/"
     if kind == NotificationKind.EXCEPTION and notification.exception:
         return reverse("web:oversight-exception", args=[notification.exception])
     if kind == NotificationKind.ESCALATION and notification.referral:
@@ -74,6 +76,12 @@ SUBJECTS: dict[tuple[str, str], Any] = {
     (N.MATCH, ""): gettext_lazy("%(organisation)s knows a young person of yours"),
     (N.MATCH, "coordination"): gettext_lazy("A match between %(organisation)s and another member"),
     (N.MATCH, "reminder"): gettext_lazy("Still unanswered: %(organisation)s knows a young person of yours"),
+    (N.CONSULTATION, ""): gettext_lazy("%(organisation)s asks whether you can take a young person"),
+    (N.CONSULTATION, "urgency"): gettext_lazy("%(organisation)s asks (%(urgency)s) whether you can take a young person"),
+    (N.CONSULTATION_ANSWERED, ""): gettext_lazy("%(organisation)s answered your consultation"),
+    (N.CONSULTATION_ANSWERED, "yes"): gettext_lazy("%(organisation)s can take the young person you asked about"),
+    (N.CONSULTATION_ANSWERED, "no"): gettext_lazy("%(organisation)s cannot take the young person you asked about"),
+    (N.CONSULTATION_ANSWERED, "waitlist"): gettext_lazy("%(organisation)s can put the young person on its waiting list"),
 }
 SENTENCES: dict[tuple[str, str], Any] = {
     (N.REFERRAL_SENT, ""): gettext_lazy("A new referral from %(organisation)s is waiting for %(own)s. Urgency: %(urgency)s."),
@@ -105,14 +113,23 @@ SENTENCES: dict[tuple[str, str], Any] = {
     (N.MATCH, "coordination"): gettext_lazy(
         "%(organisation)s and another member know the same young person. They are asked to get in touch by %(due)s."),
     (N.MATCH, "reminder"): gettext_lazy(
-        "Another member, %(organisation)s, knows a young person of one of your cases, and nobody has answered yet. "
-        "Get in touch with them, then mark the match."),
+        "Another member, %(organisation)s, knows a young person of one of your cases, and nobody has answered by "
+        "%(due)s. Get in touch with them, then mark the match."),
+    (N.CONSULTATION, ""): gettext_lazy(
+        "%(organisation)s asks %(own)s whether it can take a young person (urgency: %(urgency)s), without any "
+        "identity yet. Answer yes, no or waiting list by %(due)s."),
+    (N.CONSULTATION_ANSWERED, ""): gettext_lazy("%(organisation)s answered a consultation of %(own)s."),
+    (N.CONSULTATION_ANSWERED, "yes"): gettext_lazy(
+        "%(organisation)s answered yes to a consultation of %(own)s: you can turn the answer into a referral."),
+    (N.CONSULTATION_ANSWERED, "no"): gettext_lazy("%(organisation)s answered no to a consultation of %(own)s."),
+    (N.CONSULTATION_ANSWERED, "waitlist"): gettext_lazy(
+        "%(organisation)s can put the young person of a consultation of %(own)s on its waiting list."),
 }
 
 
 def _variant(table: dict[tuple[str, str], Any], kind: str, *, status: str, deadline: str, urgency: str = "") -> str:
     """Which of the kind's words apply: by answer, deadline, match role or urgency; "" when none of them."""
-    if kind == N.REFERRAL_SENT and table is SUBJECTS:
+    if kind in (N.REFERRAL_SENT, N.CONSULTATION) and table is SUBJECTS:
         return "urgency" if urgency else ""
     if kind in (N.OVERDUE, N.ESCALATION) and table is SENTENCES and status != "match":
         return "acknowledge" if deadline == "acknowledge" else "decide"

@@ -2,7 +2,8 @@
 
 A whole scenario makes every kind the core sends (a new referral with its on-call alert,
 each answer, messages both ways, a withdrawal, a legal-basis exception, a missed deadline
-and its escalation, a daily digest). Then every notification's text and every mail are
+and its escalation, a daily digest, a match and its escalation, a consultation and its
+answer). Then every notification's text and every mail are
 rendered in English, Dutch and French and searched for the fixture child's identity and
 triage data, the free texts typed on the way, the phenomenon and any token; each must
 name the other organisation and link into the app.
@@ -27,7 +28,9 @@ from coalition.notifications.texts import link_path, texts_of
 from partners.choices import Phenomenon
 from referrals import jobs as referral_jobs
 from referrals.choices import Signal
-from referrals.models import Referral
+from referrals.consultations import consultation_answer, consultation_create
+from referrals.matches import escalate_unattended
+from referrals.models import Match, Referral
 from tests.support.flows import CHILD
 from tests.support.identity import IDENTITY
 from tests.support.notifications import notification_mails
@@ -44,7 +47,9 @@ SENDER_MESSAGE = "She will come with her cousin Brannoch to the intake."
 RECIPIENT_MESSAGE = "Our counsellor Ysolde meets her at the Larkspur clinic."
 DECLINE_REASON = "Our house on Thistlewick lane is full until spring."
 JUSTIFICATION = "Imminent danger: the trafficker Morvane knows her address."
-FREE_TEXT = [REASON, SENDER_MESSAGE, RECIPIENT_MESSAGE, DECLINE_REASON, JUSTIFICATION]
+QUESTION = "Can you take the girl from the Wrenfield estate tonight?"
+ANSWER_NOTE = "Our Brackenmoor house has one bed until Friday."
+FREE_TEXT = [REASON, SENDER_MESSAGE, RECIPIENT_MESSAGE, DECLINE_REASON, JUSTIFICATION, QUESTION, ANSWER_NOTE]
 
 
 def localized_labels(*choices) -> set[str]:
@@ -90,8 +95,8 @@ def assert_says_nothing_about_the_child(text: str, values: list[str], where: str
 
 
 @pytest.fixture
-def scenario(flow, personas, orgs, colleagues):
-    """Every kind of notification the core sends, over five referrals from hotline-be to shelter-be."""
+def scenario(flow, personas, orgs, colleagues, settings):
+    """Every kind of notification the core sends: five referrals from hotline-be to shelter-be, a match, a consultation."""
     people = {"hotline-be-caseworker": "nl", "shelter-be-caseworker": "fr", "coordinator": "en",
               "shelter-be-caseworker-2": "nl", "coordinator-2": "fr"}
     for user in [p.user for p in personas.values() if p.user] + [colleagues.shelter_second, colleagues.coordinator_second]:
@@ -137,8 +142,26 @@ def scenario(flow, personas, orgs, colleagues):
     morning = (late.acknowledge_due + timedelta(days=1)).astimezone(BRUSSELS).replace(hour=9, minute=0)
     assert services.send_digests(now=morning) == 1
 
+    # The same girl held by care-nl too, with consent to share information on both sides: a match, escalated.
+    settings.MATCH_ENABLED = True
+    orgs["care-nl"].name = "Test care centre"  # not "care-nl": "nl" is a code of the child's (her language)
+    orgs["care-nl"].save(update_fields=["name"])
+    sharing = {"purposes": ["information_sharing", "care_referral"]}
+    hotline_case = flow.open_case()
+    flow.consent(hotline_case["id"], **sharing)
+    care_case = flow.open_case("outsider_caseworker", region="NL-NH")
+    flow.consent(care_case["id"], "outsider_caseworker", **sharing)
+    match = Match.objects.get()
+    assert escalate_unattended(match.due_at + timedelta(minutes=1)) == 1
+    # A consultation of shelter-be, answered yes with a note.
+    consultation = consultation_create(actor=personas["caseworker"].user, organisations=[orgs["shelter-be"]], data={
+        "phenomenon": "teen_pimp", "urgency": "urgent", "requested_service": "shelter", "age": AGE,
+        "gender": "female", "question": QUESTION})
+    consultation_answer(actor=personas["recipient_caseworker"].user, request=consultation.requests.get(),
+                        answer="yes", note=ANSWER_NOTE)
+
     kinds = set(Notification.objects.values_list("kind", flat=True))
-    assert kinds == set(NotificationKind.values) - {NotificationKind.MATCH}  # every kind but the match (issue #17)
+    assert kinds == set(NotificationKind.values)
     statuses = set(Notification.objects.filter(kind=NotificationKind.REFERRAL_ANSWERED).values_list("status", flat=True))
     assert statuses == {"acknowledged", "accepted", "declined", "completed"}
     assert set(notification_mails().values_list("template", flat=True)) == {"notification", "on_call",

@@ -33,7 +33,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = [
             "id", "kind", "title", "text", "organisation", "urgency", "status", "deadline", "due_at", "referral",
-            "case", "match", "link", "created_at", "read", "read_at",
+            "case", "match", "consultation", "link", "created_at", "read", "read_at",
         ]
         read_only_fields = fields
 
