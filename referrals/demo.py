@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from partners.models import Organisation, User
 
-from . import services
+from . import consultations, services
 from .choices import ReferralKind, Urgency
 from .deadlines import deadlines_for
 from .models import Case, Referral
@@ -225,13 +225,41 @@ def seed_demo_history() -> int:
     return made
 
 
+def seed_demo_consultations() -> int:
+    """Answered consultations, once: hotline-be asked shelter-be and ecpat-be about a girl tonight (a yes to turn
+    into a referral, a waiting list), and streetwork-be asked ngo-nl (a no)."""
+    from .models import Consultation
+
+    if Consultation.objects.exists():
+        return 0
+    org = {o.slug: o for o in Organisation.objects.all()}
+    worker = {u.organisation.slug: u for u in User.objects.filter(username__endswith="-caseworker").select_related("organisation")}
+    tonight = consultations.consultation_create(actor=worker["hotline-be"], organisations=[org["shelter-be"], org["ecpat-be"]], data={
+        "phenomenon": "teen_pimp", "urgency": Urgency.IMMEDIATE, "requested_service": "shelter", "age": 15,
+        "gender": "female", "region": "BE-VLG", "language": "nl",
+        "question": "Demo: can you take a 15-year-old girl tonight? She cannot go home."})
+    for slug, answer, note in (("shelter-be", "yes", "Demo: one bed free tonight; call before 22:00."),
+                               ("ecpat-be", "waitlist", "Demo: a counsellor is free next week.")):
+        consultations.consultation_answer(actor=worker[slug], request=tonight.requests.get(organisation=org[slug]),
+                                          answer=answer, note=note)
+    boy = consultations.consultation_create(actor=worker["streetwork-be"], organisations=[org["ngo-nl"]], data={
+        "phenomenon": "boys_prostitution", "urgency": Urgency.URGENT, "requested_service": "counselling", "age": 16,
+        "gender": "male", "region": "BE-BRU", "language": "fr", "question": "Demo: do you counsel French-speaking boys?"})
+    consultations.consultation_answer(actor=worker["ngo-nl"], request=boy.requests.get(), answer="no",
+                                      note="Demo: only in Dutch, sorry.")
+    return 2
+
+
 def seed_demo() -> str:
     """The demo seeder ``seed_demo`` runs (registered in ``ReferralsConfig.ready()``)."""
     cases = seed_demo_cases()
     history = seed_demo_history() if cases else 0
+    asked = seed_demo_consultations()
     lines = []
     if cases:
         lines.append(f"Created {len(cases)} fictional demo cases with referrals in every state.")
+    if asked:
+        lines.append(f"Created {asked} answered fictional consultations.")
     if history:
         lines.append(f"Created a fictional history of {history} closed cases over the past {HISTORY_MONTHS} months.")
     return " ".join(lines)

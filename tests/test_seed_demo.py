@@ -229,3 +229,14 @@ def test_with_matching_on_the_demo_holds_one_match_between_care_nl_and_ngo_nl(db
     assert {match.organisation_a.slug, match.organisation_b.slug} == {"care-nl", "ngo-nl"}
     assert match.status == "open"
     assert MatchKey.objects.values("case").distinct().count() == Case.objects.count()  # every demo subject keyed
+
+
+def test_the_demo_holds_answered_consultations_with_a_yes_to_turn_into_a_referral(seeded):
+    from referrals.models import Consultation, ConsultationRequest
+
+    assert "Created 2 answered fictional consultations." in seeded
+    assert Consultation.objects.count() == 2
+    answers = set(ConsultationRequest.objects.values_list("organisation__slug", "answer"))
+    assert answers == {("shelter-be", "yes"), ("ecpat-be", "waitlist"), ("ngo-nl", "no")}
+    assert not ConsultationRequest.objects.filter(referral__isnull=False).exists()
+    assert "consultations" not in seed(password=DEMO_PASSWORD)
