@@ -19,7 +19,6 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from partners.api.serializers import UniqueListField
