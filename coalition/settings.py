@@ -414,6 +414,13 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "ConsentActionEnum": "referrals.actions.CONSENT_ACTIONS",
         "MatchStatusEnum": "referrals.choices.MatchStatus",
         "MatchActionEnum": "referrals.choices.MatchAction",
+        # A referral's and a consultation's age band: one enum, under the name it was first published with.
+        "ReferralAgeBandEnum": "referrals.api.serializers.AGE_BAND_CHOICES",
+        "ConsultationStatusEnum": "referrals.choices.ConsultationStatus",
+        "ConsultationRequestStatusEnum": "referrals.choices.ConsultationRequestStatus",
+        "ConsultationAnswerEnum": "referrals.choices.ConsultationAnswer",
+        "ConsultationActionEnum": "referrals.api.consultation_serializers.CONSULTATION_ACTIONS",
+        "ConsultationRequestActionEnum": "referrals.api.consultation_serializers.CONSULTATION_REQUEST_ACTIONS",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],

@@ -69,6 +69,11 @@ def free_text_visible(actor: Actor, consultation: Consultation) -> bool:
     return acts_for_partner(actor) and not is_coordinator(actor)
 
 
+def triage_details_visible(actor: Actor, consultation: Consultation) -> bool:
+    """Exact age, gender and language: for the members, not coordinators (an age band), as on a referral."""
+    return acts_for_partner(actor) and not is_coordinator(actor)
+
+
 def own_request(actor: Actor, consultation: Consultation) -> ConsultationRequest | None:
     """The request made of the actor's organisation, if it was asked."""
     if not acts_for_partner(actor):

@@ -200,6 +200,8 @@ def consultation_refer(*, actor: Actor, request: ConsultationRequest, case: Case
     referral = services.referral_send(actor=actor, referral=referral)
     request.referral = referral
     request.save(update_fields=["referral"])
+    consultation.bump_version()  # its representation changed: the request names its referral, refer is no more
+    consultation.save(update_fields=["version", "updated_at"])
     record(action="consultation.refer", actor=actor, obj=consultation, case_id=case.pk,
            detail={"referral_kind": kind})
     return referral

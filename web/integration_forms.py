@@ -54,6 +54,10 @@ EVENT_TYPE_MEANINGS = {
     "match.found": _("Another member knows the young person of one of your cases"),
     "match.updated": _("A member answered a match"),
     "match.escalated": _("Nobody answered a match in time"),
+    "consultation.asked": _("Your organisation was asked whether it can take a young person (no identity)"),
+    "consultation.answered": _("A member answered a consultation"),
+    "consultation.withdrawn": _("A consultation you were asked was withdrawn"),
+    "consultation.overdue": _("A consultation was not answered in time"),
 }
 EVENT_TYPE_LABELS = [
     (code, format_lazy("{} ({})", EVENT_TYPE_MEANINGS[code], code) if code in EVENT_TYPE_MEANINGS else code)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from coalition.api.etag import etag_for
 from coalition.api.idempotency import register_replay
 
-from .. import match_selectors, selectors
-from ..models import Case, Consent, Match, Referral, ReferralMessage
-from . import match_serializers
+from .. import consultation_selectors, match_selectors, selectors
+from ..models import Case, Consent, Consultation, Match, Referral, ReferralMessage
+from . import consultation_serializers, match_serializers
 from . import serializers as s
 
 
@@ -66,6 +66,15 @@ def render_match(view, pk):
     return serializer(match, context=_context(view)).data, {"ETag": etag_for(match)}
 
 
+def render_consultation(view, pk):
+    actor = view.request.user
+    consultation = consultation_selectors.consultations_visible_to(actor).filter(pk=pk).first()
+    if consultation is None:
+        return None
+    body = consultation_serializers.ConsultationSerializer(consultation, context=_context(view)).data
+    return body, {"ETag": etag_for(consultation)}
+
+
 def register() -> None:
     register_replay(Case, render=render_case, case_of=lambda case: case.pk)
     register_replay(Referral, render=render_referral)
@@ -73,3 +82,5 @@ def register() -> None:
     register_replay(ReferralMessage, render=render_message, case_of=lambda message: message.referral.case_id)
     # A match is about two cases and shows no identity: its answers outlive an erasure of either.
     register_replay(Match, render=render_match, case_of=lambda match: None)
+    # A consultation holds no identity and belongs to no case (a yes's referral replays as a referral).
+    register_replay(Consultation, render=render_consultation, case_of=lambda consultation: None)

@@ -247,6 +247,8 @@ class LegalBasisSerializer(serializers.Serializer):
 
 
 FREE_TEXT_FIELDS = ("reason", "decline_reason")
+# The age bands a coordinator sees instead of an age (referrals and consultations alike).
+AGE_BAND_CHOICES = [band for band, _low, _high in AGE_BANDS]
 # Exact triage details that a coordinator does not get (age_band stays).
 TRIAGE_DETAIL_FIELDS = ("age", "gender", "language")
 
@@ -310,7 +312,7 @@ class ReferralSerializer(CompiledRepresentation, serializers.ModelSerializer):
                 data[name] = None
         return data
 
-    @extend_schema_field(serializers.ChoiceField(choices=[band for band, _low, _high in AGE_BANDS], allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=AGE_BAND_CHOICES, allow_null=True))
     def get_age_band(self, referral):
         return age_band(referral.age)
 

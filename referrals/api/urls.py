@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import auditor_views, match_views, views
+from . import auditor_views, consultation_views, match_views, views
 
 router = SimpleRouter(use_regex_path=False)
 # The auditor's case API: under /audit/ beside the trail (coalition.audit), but about cases.
@@ -9,5 +9,6 @@ router.register("audit/subjects", auditor_views.SubjectRightsViewSet, basename="
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("referrals", views.ReferralViewSet, basename="referral")
 router.register("matches", match_views.MatchViewSet, basename="match")
+router.register("consultations", consultation_views.ConsultationViewSet, basename="consultation")
 
 urlpatterns = router.urls

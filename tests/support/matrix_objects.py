@@ -53,7 +53,7 @@ HOTLINE = "hotline-be"
 PARTNER_OF_HOTLINE = "shelter-be"
 # Objects held by partner organisations: the coordination holds no cases, so for the
 # coordinator and the auditor (and anonymous callers) hotline-be's stand in.
-CASE_OBJECTS = {"case", "consent", "referral", "exception", "match"}
+CASE_OBJECTS = {"case", "consent", "referral", "exception", "match", "consultation"}
 
 
 def unrelated_organisation() -> Organisation:
@@ -361,6 +361,33 @@ def _match(owner: Organisation, counterpart: Organisation, state: dict) -> dict[
     return {"id": match.pk}
 
 
+# --- consultations (referrals.consultations): triage data only, asked of one member -----------------
+
+
+def _consultation(owner: Organisation, counterpart: Organisation, state: dict) -> dict[str, Any]:
+    """A consultation ``owner`` asked of ``counterpart`` alone, through the services.
+
+    "own": the persona's organisation asked; "partner": it was asked; "unrelated": neither.
+    ``{id}`` is the consultation, ``{request_id}`` the counterpart's request. ``state``:
+    ``{answer: yes|no|waitlist}`` has the counterpart answer first; ``{status: withdrawn}``
+    has the owner withdraw it.
+    """
+    from referrals.consultations import consultation_answer, consultation_create, consultation_withdraw
+
+    consultation = consultation_create(
+        actor=hand_of(owner),
+        data={"phenomenon": Phenomenon.TEEN_PIMP, "urgency": Urgency.URGENT,
+              "requested_service": RequestedService.SHELTER, "age": 15, "question": "A bed tonight?"},
+        organisations=[counterpart],
+    )
+    request = consultation.requests.get()
+    if state.get("answer"):
+        consultation_answer(actor=hand_of(counterpart), request=request, answer=state["answer"])
+    if state.get("status") == "withdrawn":
+        consultation_withdraw(actor=hand_of(owner), consultation=consultation)
+    return {"id": consultation.pk, "request_id": request.pk}
+
+
 # object kind → builder(owner, counterpart, state) → the route's path parameters.
 OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str, Any]]] = {
     "organisation": with_fields(lambda organisation: organisation),
@@ -376,4 +403,5 @@ OBJECT_BUILDERS: dict[str, Callable[[Organisation, Organisation, dict], dict[str
     "approval": with_fields(_approval_of),
     "notification": _notification,
     "match": _match,
+    "consultation": _consultation,
 }
