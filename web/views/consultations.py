@@ -393,15 +393,16 @@ def consultation_refer_page(request: HttpRequest, pk: UUID, request_id: UUID) ->
     org_id = actor.organisation.pk
     chosen_pk = request.POST.get("case") if request.method == "POST" else request.GET.get("case")
     case = next((c for c in cases if str(c.pk) == str(chosen_pk)), None) if chosen_pk else None
+    posted = request.method == "POST"
     choose = CaseChoiceForm(
-        {"case": chosen_pk} if chosen_pk else None, initial={"case": str(case.pk) if case else None},
+        {"case": chosen_pk or ""} if chosen_pk or posted else None, initial={"case": str(case.pk) if case else None},
         cases=[(str(c.pk), _case_label(c, org_id)) for c in cases],
     )
     context |= {"choose": choose, "cases": cases, "case": case,
                 "page_url": _refer_url(consultation, view)}
     if case is None:
-        if chosen_pk:
-            choose.is_valid()  # "choose one of the cases listed", beside the field
+        if chosen_pk or posted:
+            choose.is_valid()  # "choose the case" or "one of the cases listed", beside the field
             return render(request, "web/consultations/refer.html", context, status=UNPROCESSABLE)
         return render(request, "web/consultations/refer.html", context)
 
