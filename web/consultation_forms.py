@@ -207,7 +207,6 @@ class ReferFromConsultationForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         _wrap_fields(self)
-        self.case = case
         cast(forms.ChoiceField, self.fields["kind"]).choices = kind_choices(actor, case)
         consent_field = self.fields["consent"]
         consent_field.widget.choices = list(consents)

@@ -208,7 +208,7 @@ def _new_page(request: HttpRequest, actor: User, directory: Directory, form: Con
               case: Case | None = None, status: int = 200) -> HttpResponse:
     if form.is_bound:
         fallback = {name: form.data.get(name) for name in DirectoryFilterForm.FIELDS}
-        selected = set(form.data.getlist("organisations"))
+        selected = set(request.POST.getlist("organisations"))
     else:
         fallback = {name: form.initial.get(name) for name in DirectoryFilterForm.FIELDS}
         selected = set(request.GET.getlist("organisations"))  # the htmx filter form sends the boxes checked
@@ -356,7 +356,8 @@ def consultation_withdraw_page(request: HttpRequest, pk: UUID) -> HttpResponse:
 def _cases_to_refer_from(actor: User) -> QuerySet[Case]:
     """The organisation's open cases it is involved in now (it leads or supports them): where a referral can start."""
     return (
-        selectors.cases_visible_to(actor).filter(status=CaseStatus.OPEN, identity_visible=True)
+        selectors.cases_visible_to(actor)
+        .filter(status=CaseStatus.OPEN, identity_visible=True)  # type: ignore[misc]  # the selector's annotation
         .order_by("-opened_at", "-pk")
     )
 
