@@ -6,6 +6,7 @@ from .views import (
     account,
     audit,
     cases,
+    consultations,
     drafts,
     figures,
     home,
@@ -106,6 +107,17 @@ urlpatterns = [
     path("matches/", matches.match_list, name="matches"),
     path("matches/<uuid:pk>/", matches.match_page, name="match"),
     path("matches/<uuid:pk>/<match_answer:action>/", matches.match_answer, name="match-answer"),
+    # consultations ("can you take this?" before any identity is shared): caseworkers ask and answer, coordinators
+    # read metadata; the inbox lists them
+    path("consultations/", consultations.consultation_list, name="consultations"),
+    path("consultations/new/", consultations.consultation_new, name="consultation-new"),
+    path("consultations/<uuid:pk>/", consultations.consultation_page, name="consultation"),
+    path("consultations/<uuid:pk>/answer/", consultations.consultation_answer_page, name="consultation-answer"),
+    path("consultations/<uuid:pk>/withdraw/", consultations.consultation_withdraw_page, name="consultation-withdraw"),
+    path(
+        "consultations/<uuid:pk>/requests/<uuid:request_id>/refer/", consultations.consultation_refer_page,
+        name="consultation-refer",
+    ),
     # --- oversight (coordinators) ---
     path("oversight/", oversight.oversight_dashboard, name="oversight"),
     path("oversight/overdue/", oversight.overdue_list, name="oversight-overdue"),

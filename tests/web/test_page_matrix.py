@@ -17,7 +17,8 @@ import yaml
 from django.db import transaction
 from django.test import Client
 
-from referrals.models import Case, Match, Referral
+import tests.support.consultation_objects  # noqa: F401  # registers the ``consultation`` object
+from referrals.models import Case, Consultation, Match, Referral
 from tests.support.matrix_objects import OBJECT_BUILDERS, PERSONAL_OBJECTS, parties
 from tests.support.personas import Persona
 from tests.support.routes import SERVED_METHODS, WEB_ROUTES
@@ -33,8 +34,8 @@ ROWS: list[dict[str, Any]] = MATRIX["rows"] + [
     row for part in MATRIX_PARTS for row in yaml.safe_load(part.read_text(encoding="utf-8"))["rows"]
 ]
 # The objects whose pages carry the version they were read at (a hidden field, ${version}).
-VERSIONED: dict[str, type[Case] | type[Referral] | type[Match]] = {
-    "referral": Referral, "case": Case, "consent": Case, "match": Match,
+VERSIONED: dict[str, type[Case] | type[Referral] | type[Match] | type[Consultation]] = {
+    "referral": Referral, "case": Case, "consent": Case, "match": Match, "consultation": Consultation,
 }
 ROW_FIELDS = {"route", "method", "object", "relation", "state", "params", "form", "expect"}
 STATUSES = {200, 204, 302, 303, 403, 404, 405, 409, 422, 429}

@@ -39,6 +39,9 @@ CODE_LISTS: dict[str, type[TextChoices]] = {
     "review_status": rc.ExceptionReview,
     "match_status": rc.MatchStatus,
     "match_action": rc.MatchAction,
+    "consultation_status": rc.ConsultationStatus,
+    "consultation_request_status": rc.ConsultationRequestStatus,
+    "consultation_answer": rc.ConsultationAnswer,
 }
 
 

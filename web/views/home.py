@@ -9,6 +9,10 @@ API's representation for the person (``ReferralSerializer``):
 - declined: the organisation's referrals a recipient declined that can still be re-routed
   (the case is open, the organisation still involved, no re-route made yet).
 
+Below them, the consultations (``web.views.consultations.inbox_consultations``): those asked of
+the organisation waiting for its answer, and its own questions still open or holding a yes
+to turn into a referral; four queries more, whatever they hold.
+
 Each list shows a page (``PAGE_SIZES``: the incoming work first and most of it) with links to the
 next and previous ones. The page
 costs the same number of queries whatever the lists hold: one per list, one for the page's
@@ -41,6 +45,7 @@ from referrals.selectors import referrals_visible_to
 
 from ..auth import landing
 from ..pages import person, signed_in
+from .consultations import inbox_consultations
 
 # Rows per page of each list: the page's cost is mostly drawing rows, so the lists that are
 # work to do now (incoming) show more than those that wait on others or can wait.
@@ -74,7 +79,8 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect(start)
         return render(request, "web/inbox/other_roles.html", {"nav": "inbox"})
     sections = inbox_sections(actor, request.GET)
-    context = {"nav": "inbox", "sections": sections, "refreshed_at": timezone.now()}
+    now = timezone.now()
+    context = {"nav": "inbox", "sections": sections, "consultations": inbox_consultations(actor, now), "refreshed_at": now}
     if request.headers.get("HX-Request"):
         response = render(request, "web/inbox/_sections.html", context)
     else:
