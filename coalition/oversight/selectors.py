@@ -491,6 +491,7 @@ CONSULTATION_ANSWERS = (ConsultationAnswer.YES.value, ConsultationAnswer.NO.valu
 CONSULTATION_MEASURES = ("consultations", "requests", *CONSULTATION_ANSWERS, "referred")
 # Never published, but consultations - referred gives it: it is a figure of the suppression all the same.
 _NOT_REFERRED = "not_referred"
+_SUPPRESSED_TOGETHER = (*CONSULTATION_MEASURES, _NOT_REFERRED)
 ALL = "all"
 
 
@@ -527,24 +528,8 @@ def _share(referred: int | None, consultations: int | None) -> float | None:
     return round(100 * referred / consultations, 1)
 
 
-def consultation_statistics(
-    actor: Actor, *, first_day: date, last_day: date, period: str = "month", threshold: int | None = None
-) -> dict[str, Any]:
-    """Consultations asked from ``first_day`` to ``last_day`` per phenomenon and period, with their answers, suppressed.
-
-    A consultation counts in the period (``month``, ``quarter`` or ``year`` of the coalition's
-    time zone) in which it was asked, with its triage phenomenon; its requests and their
-    answers are counted as of now. One ``GROUP BY`` in the database.
-
-    Published per phenomenon and for all phenomena together: a row per period with
-    consultations and the total over the period, each with ``consultations``, ``requests``
-    (the sum of ``yes``, ``no``, ``waitlist`` and ``unanswered``), ``referred`` and its share.
-    The suppression's lines: in each row, requests over the answers and consultations over
-    referred and not referred (which the two shown would give); for each measure, each
-    phenomenon's total over its periods, each period of all phenomena over the phenomena, and
-    the grand total over both. A share is shown only where both its figures are.
-    """
-    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+def _consultation_cells(actor: Actor, *, first_day: date, last_day: date, period: str) -> dict[tuple[str, str], dict[str, int]]:
+    """{(period label, phenomenon): {measure: count}} of the consultations asked in the days, in one query."""
     zone = coalition_zone()
     start = datetime.combine(first_day, time.min, tzinfo=zone)
     end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
@@ -566,12 +551,35 @@ def consultation_statistics(
             **answered,
         )
     )
-    measures = (*CONSULTATION_MEASURES, _NOT_REFERRED)
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for row in rows:
-        key = (_bucket_label(row["asked_in"], period, zone), row["asked_about"] or "unknown")
-        cells[key] = {measure: row[measure] for measure in CONSULTATION_MEASURES}
-        cells[key][_NOT_REFERRED] = row["consultations"] - row["referred"]
+        figures: dict[str, Any] = dict(row)  # the answers' counts are named at run time
+        key = (_bucket_label(figures["asked_in"], period, zone), figures["asked_about"] or "unknown")
+        cells[key] = {measure: figures[measure] for measure in CONSULTATION_MEASURES}
+        cells[key][_NOT_REFERRED] = figures["consultations"] - figures["referred"]
+    return cells
+
+
+def consultation_statistics(
+    actor: Actor, *, first_day: date, last_day: date, period: str = "month", threshold: int | None = None
+) -> dict[str, Any]:
+    """Consultations asked from ``first_day`` to ``last_day`` per phenomenon and period, with their answers, suppressed.
+
+    A consultation counts in the period (``month``, ``quarter`` or ``year`` of the coalition's
+    time zone) in which it was asked, with its triage phenomenon; its requests and their
+    answers are counted as of now. One ``GROUP BY`` in the database.
+
+    Published per phenomenon and for all phenomena together: a row per period with
+    consultations and the total over the period, each with ``consultations``, ``requests``
+    (the sum of ``yes``, ``no``, ``waitlist`` and ``unanswered``), ``referred`` and its share.
+    The suppression's lines: in each row, requests over the answers and consultations over
+    referred and not referred (which the two shown would give); for each measure, each
+    phenomenon's total over its periods, each period of all phenomena over the phenomena, and
+    the grand total over both. A share is shown only where both its figures are.
+    """
+    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+    cells = _consultation_cells(actor, first_day=first_day, last_day=last_day, period=period)
+    measures = _SUPPRESSED_TOGETHER
     periods = sorted({key[0] for key in cells})
     phenomena = sorted({key[1] for key in cells})
 
@@ -594,22 +602,7 @@ def consultation_statistics(
         add((label, ALL), summed([(label, ph) for ph in phenomena if (label, ph) in cells]))
     add((ALL, ALL), summed([(ALL, phenomenon) for phenomenon in phenomena]))
 
-    def line(total: tuple[str, str, str], parts: list[tuple[str, str, str]]) -> Line:
-        # A zero shown is no secret and protects nothing: it is left out of the lines, never hidden.
-        return Line(total=index[total], parts=tuple(index[p] for p in parts if p in index and counts[index[p]]))
-
-    row_keys = [*cells, *((ALL, ph) for ph in phenomena), *((label, ALL) for label in periods), (ALL, ALL)]
-    lines = []
-    for key in row_keys:
-        lines.append(line((*key, "requests"), [(*key, answer) for answer in CONSULTATION_ANSWERS]))
-        lines.append(line((*key, "consultations"), [(*key, "referred"), (*key, _NOT_REFERRED)]))
-    for measure in measures:
-        for phenomenon in phenomena:
-            lines.append(line((ALL, phenomenon, measure), [(label, phenomenon, measure) for label in periods]))
-        for label in periods:
-            lines.append(line((label, ALL, measure), [(label, phenomenon, measure) for phenomenon in phenomena]))
-        lines.append(line((ALL, ALL, measure), [(ALL, phenomenon, measure) for phenomenon in phenomena]))
-        lines.append(line((ALL, ALL, measure), [(label, ALL, measure) for label in periods]))
+    lines = _consultation_lines(index, counts, list(cells), periods, phenomena)
     hidden = suppress(counts, lines, threshold)
 
     def figures_of(key: tuple[str, str]) -> dict[str, Any]:
@@ -631,3 +624,28 @@ def consultation_statistics(
         "all_phenomena": table(ALL),
         "phenomena": [{"phenomenon": phenomenon} | table(phenomenon) for phenomenon in phenomena],
     }
+
+
+def _consultation_lines(
+    index: dict[tuple[str, str, str], int], counts: list[int], cells: list[tuple[str, str]], periods: list[str],
+    phenomena: list[str],
+) -> list[Line]:
+    """The suppression's lines of the consultation tables (``consultation_statistics`` says which)."""
+
+    def line(total: tuple[str, str, str], parts: list[tuple[str, str, str]]) -> Line:
+        # A zero shown is no secret and protects nothing: it is left out of the lines, never hidden.
+        return Line(total=index[total], parts=tuple(index[p] for p in parts if p in index and counts[index[p]]))
+
+    row_keys = [*cells, *((ALL, ph) for ph in phenomena), *((label, ALL) for label in periods), (ALL, ALL)]
+    lines: list[Line] = []
+    for key in row_keys:
+        lines.append(line((*key, "requests"), [(*key, answer) for answer in CONSULTATION_ANSWERS]))
+        lines.append(line((*key, "consultations"), [(*key, "referred"), (*key, _NOT_REFERRED)]))
+    for measure in _SUPPRESSED_TOGETHER:
+        for phenomenon in phenomena:
+            lines.append(line((ALL, phenomenon, measure), [(label, phenomenon, measure) for label in periods]))
+        for label in periods:
+            lines.append(line((label, ALL, measure), [(label, phenomenon, measure) for phenomenon in phenomena]))
+        lines.append(line((ALL, ALL, measure), [(ALL, phenomenon, measure) for phenomenon in phenomena]))
+        lines.append(line((ALL, ALL, measure), [(label, ALL, measure) for label in periods]))
+    return lines
