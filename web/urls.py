@@ -39,9 +39,9 @@ register_converter(ReferralActionConverter, "referral_action")
 
 
 class FiguresCsvConverter:
-    """The figures page's CSV downloads: the counts (``referrals``), the times (``timings``), the matches."""
+    """The figures page's CSV downloads: the counts (``referrals``), the times (``timings``), the matches, the consultations."""
 
-    regex = "referrals|timings|matches"
+    regex = "referrals|timings|matches|consultations"
 
     def to_python(self, value: str) -> str:
         return value

@@ -1,9 +1,10 @@
 """The published figures, as both front ends give them: the API's statistics and the web app's figures page.
 
-``referral_figures``, ``timing_figures`` and ``match_figures`` read a validated period (and
-dimensions) for an actor through the selectors, on the read replica when one is configured,
-and answer the body the API serves; ``referral_figure_rows``, ``timing_figure_rows`` and
-``match_figure_rows`` are the lines of its CSV download, and ``csv_bytes`` writes them. The API's views and the web app's pages
+``referral_figures``, ``timing_figures``, ``match_figures`` and ``consultation_figures`` read a
+validated period (and dimensions) for an actor through the selectors, on the read replica when
+one is configured, and answer the body the API serves; ``referral_figure_rows``,
+``timing_figure_rows``, ``match_figure_rows`` and ``consultation_figure_rows`` are the lines of
+its CSV download, and ``csv_bytes`` writes them. The API's views and the web app's pages
 call these, so a figure, its suppression and its CSV are written once.
 """
 
@@ -76,6 +77,26 @@ def match_figures(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def consultation_figures(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
+    """Consultations asked in the days of ``query`` per phenomenon and ``period``, their answers and referrals.
+
+    The days and periods are the coalition's (``COALITION_TIME_ZONE``), as for the match figures.
+    """
+    period = query.get("period") or "month"
+    with statistics_reads():
+        tables = selectors.consultation_statistics(
+            actor, first_day=query["first_day"], last_day=query["last_day"], period=period
+        )
+    return {
+        "scope": selectors.statistics_scope(actor),
+        "from": query["first_day"],
+        "to": query["last_day"],
+        "period": period,
+        "min_cell": min_cell(),
+        **tables,
+    }
+
+
 def referral_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
     """One line per cell, then the subtotals and the total with ``all`` in the other columns."""
     dimensions = list(data["group_by"])
@@ -112,6 +133,22 @@ def match_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
             for measure in selectors.MATCH_MEASURES:
                 figure = row[measure]
                 yield [organisation["id"], organisation["name"], row["month"], measure, figure["count"], figure["suppressed"]]
+
+
+def consultation_figure_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
+    """One line per phenomenon (``all`` first), period (``all``: the total) and measure, then the share referred.
+
+    ``value`` is a count, or for ``referred_share`` a percentage; empty when suppressed.
+    """
+    yield ["phenomenon", "period", "measure", "value", "suppressed"]
+    tables = [data["all_phenomena"] | {"phenomenon": selectors.ALL}, *data["phenomena"]]
+    for table in tables:
+        for row in [*table["periods"], table["total"] | {"period": selectors.ALL}]:
+            for measure in selectors.CONSULTATION_MEASURES:
+                figure = row[measure]
+                yield [table["phenomenon"], row["period"], measure, figure["count"], figure["suppressed"]]
+            share = row["referred_share"]
+            yield [table["phenomenon"], row["period"], "referred_share", share, share is None]
 
 
 def csv_file_name(kind: str, data: dict[str, Any]) -> str:

@@ -9,7 +9,10 @@ Who sees what (api_docs/concepts.md, "Who may do what"):
 - statistics: coordinators over the whole coalition; caseworkers and org admins over
   the referrals their own organisation sent or received; nobody else;
 - matches (api_docs/oversight.md), their list and their figures: coordinators only, as metadata
-  (the organisations, status, times and answers; never a case).
+  (the organisations, status, times and answers; never a case);
+- consultation figures: coordinators over the whole coalition; caseworkers and org admins over
+  the consultations their organisation asked (every request of them) and its own requests of
+  the consultations it was asked (never another member's answer); nobody else.
 """
 
 from __future__ import annotations
@@ -49,9 +52,18 @@ from django.utils import timezone
 
 from coalition.core.actors import Actor
 from partners.choices import MembershipStatus, Role
-from referrals.choices import AGE_BANDS, CaseStatus, Deadline, InvolvementRole, MatchStatus, ReferralStatus, Urgency
+from referrals.choices import (
+    AGE_BANDS,
+    CaseStatus,
+    ConsultationAnswer,
+    Deadline,
+    InvolvementRole,
+    MatchStatus,
+    ReferralStatus,
+    Urgency,
+)
 from referrals.match_selectors import matches_visible_to
-from referrals.models import DEADLINE_RULES, Case, Involvement, Match, Referral, missed_deadline
+from referrals.models import DEADLINE_RULES, Case, ConsultationRequest, Involvement, Match, Referral, missed_deadline
 from referrals.selectors import is_coordinator
 
 from .suppression import Line, suppress
@@ -467,3 +479,173 @@ def _organisation_match_figures(pk, name: str, months: dict[str, dict[str, int]]
         "months": [{"month": label} | figures_of(label) for label in labels],
         "total": figures_of("all"),
     }
+
+
+# --- consultation figures (api_docs/oversight.md) ---------------------------------------------
+
+# What the asked members answered, as of now: ``unanswered`` is a request still pending or
+# withdrawn with its consultation before an answer. ``requests`` is their sum; ``referred``
+# counts the consultations of which at least one request became a referral.
+CONSULTATION_ANSWERS = (ConsultationAnswer.YES.value, ConsultationAnswer.NO.value, ConsultationAnswer.WAITLIST.value,
+                        "unanswered")
+CONSULTATION_MEASURES = ("consultations", "requests", *CONSULTATION_ANSWERS, "referred")
+# Never published, but consultations - referred gives it: it is a figure of the suppression all the same.
+_NOT_REFERRED = "not_referred"
+_SUPPRESSED_TOGETHER = (*CONSULTATION_MEASURES, _NOT_REFERRED)
+ALL = "all"
+
+
+def consultation_requests_for_statistics(actor: Actor) -> QuerySet[ConsultationRequest]:
+    """The consultation requests the figures count: all for coordinators, else its organisation's.
+
+    As the referral figures count the referrals a member sent or received: a caseworker or an
+    org admin counts every request of the consultations its organisation asked, and of the
+    consultations it was asked only its own request, so that no figure tells it who else was
+    asked, what they answered or whether their yes became a referral. Nobody else counts any.
+    """
+    requests = ConsultationRequest.objects.all()
+    if is_coordinator(actor):
+        return requests
+    if actor.is_partner_system or not (actor.has_role(Role.CASEWORKER) or actor.has_role(Role.ORG_ADMIN)):
+        return requests.none()
+    org_id = actor.organisation.pk
+    return requests.filter(Q(consultation__asker_id=org_id) | Q(organisation_id=org_id))
+
+
+def _bucket_label(moment: datetime, period: str, zone: ZoneInfo) -> str:
+    moment = moment.astimezone(zone) if timezone.is_aware(moment) else moment
+    if period == "year":
+        return f"{moment.year}"
+    if period == "quarter":
+        return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    return f"{moment.year}-{moment.month:02d}"
+
+
+def _share(referred: int | None, consultations: int | None) -> float | None:
+    """The percentage of consultations that became a referral; None when either figure is hidden."""
+    if referred is None or not consultations:
+        return None
+    return round(100 * referred / consultations, 1)
+
+
+def _consultation_cells(actor: Actor, *, first_day: date, last_day: date, period: str) -> dict[tuple[str, str], dict[str, int]]:
+    """{(period label, phenomenon): {measure: count}} of the consultations asked in the days, in one query."""
+    zone = coalition_zone()
+    start = datetime.combine(first_day, time.min, tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    answered = {answer: Count("id", filter=Q(answer=answer)) for answer in CONSULTATION_ANSWERS[:3]}
+    rows = (
+        consultation_requests_for_statistics(actor)
+        .filter(consultation__created_at__gte=start, consultation__created_at__lt=end)
+        .annotate(
+            asked_in=Trunc("consultation__created_at", period, output_field=DateTimeField(), tzinfo=zone),
+            asked_about=F("consultation__phenomenon"),
+        )
+        .order_by()
+        .values("asked_in", "asked_about")
+        .annotate(
+            consultations=Count("consultation", distinct=True),
+            requests=Count("id"),
+            unanswered=Count("id", filter=Q(answer="")),
+            referred=Count("consultation", distinct=True, filter=Q(referral__isnull=False)),
+            **answered,
+        )
+    )
+    cells: dict[tuple[str, str], dict[str, int]] = {}
+    for row in rows:
+        figures: dict[str, Any] = dict(row)  # the answers' counts are named at run time
+        key = (_bucket_label(figures["asked_in"], period, zone), figures["asked_about"] or "unknown")
+        cells[key] = {measure: figures[measure] for measure in CONSULTATION_MEASURES}
+        cells[key][_NOT_REFERRED] = figures["consultations"] - figures["referred"]
+    return cells
+
+
+def consultation_statistics(
+    actor: Actor, *, first_day: date, last_day: date, period: str = "month", threshold: int | None = None
+) -> dict[str, Any]:
+    """Consultations asked from ``first_day`` to ``last_day`` per phenomenon and period, with their answers, suppressed.
+
+    A consultation counts in the period (``month``, ``quarter`` or ``year`` of the coalition's
+    time zone) in which it was asked, with its triage phenomenon; its requests and their
+    answers are counted as of now. One ``GROUP BY`` in the database.
+
+    Published per phenomenon and for all phenomena together: a row per period with
+    consultations and the total over the period, each with ``consultations``, ``requests``
+    (the sum of ``yes``, ``no``, ``waitlist`` and ``unanswered``), ``referred`` and its share.
+    The suppression's lines: in each row, requests over the answers and consultations over
+    referred and not referred (which the two shown would give); for each measure, each
+    phenomenon's total over its periods, each period of all phenomena over the phenomena, and
+    the grand total over both. A share is shown only where both its figures are.
+    """
+    threshold = settings.STATISTICS_MIN_CELL if threshold is None else threshold
+    cells = _consultation_cells(actor, first_day=first_day, last_day=last_day, period=period)
+    measures = _SUPPRESSED_TOGETHER
+    periods = sorted({key[0] for key in cells})
+    phenomena = sorted({key[1] for key in cells})
+
+    counts: list[int] = []
+    index: dict[tuple[str, str, str], int] = {}  # (period or "all", phenomenon or "all", measure) -> position
+
+    def add(row_key: tuple[str, str], values: dict[str, int]) -> None:
+        for measure in measures:
+            index[(*row_key, measure)] = len(counts)
+            counts.append(values[measure])
+
+    def summed(keys: list[tuple[str, str]]) -> dict[str, int]:
+        return {measure: sum(counts[index[(*key, measure)]] for key in keys) for measure in measures}
+
+    for key, values in cells.items():
+        add(key, values)
+    for phenomenon in phenomena:
+        add((ALL, phenomenon), summed([(p, phenomenon) for p in periods if (p, phenomenon) in cells]))
+    for label in periods:
+        add((label, ALL), summed([(label, ph) for ph in phenomena if (label, ph) in cells]))
+    add((ALL, ALL), summed([(ALL, phenomenon) for phenomenon in phenomena]))
+
+    lines = _consultation_lines(index, counts, list(cells), periods, phenomena)
+    hidden = suppress(counts, lines, threshold)
+
+    def figures_of(key: tuple[str, str]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for measure in CONSULTATION_MEASURES:
+            position = index[(*key, measure)]
+            result[measure] = {"count": None if hidden[position] else counts[position], "suppressed": hidden[position]}
+        result["referred_share"] = _share(result["referred"]["count"], result["consultations"]["count"])
+        return result
+
+    def table(phenomenon: str) -> dict[str, Any]:
+        return {
+            "periods": [{"period": label} | figures_of((label, phenomenon)) for label in periods
+                        if (label, phenomenon, "consultations") in index],
+            "total": figures_of((ALL, phenomenon)),
+        }
+
+    return {
+        "all_phenomena": table(ALL),
+        "phenomena": [{"phenomenon": phenomenon} | table(phenomenon) for phenomenon in phenomena],
+    }
+
+
+def _consultation_lines(
+    index: dict[tuple[str, str, str], int], counts: list[int], cells: list[tuple[str, str]], periods: list[str],
+    phenomena: list[str],
+) -> list[Line]:
+    """The suppression's lines of the consultation tables (``consultation_statistics`` says which)."""
+
+    def line(total: tuple[str, str, str], parts: list[tuple[str, str, str]]) -> Line:
+        # A zero shown is no secret and protects nothing: it is left out of the lines, never hidden.
+        return Line(total=index[total], parts=tuple(index[p] for p in parts if p in index and counts[index[p]]))
+
+    row_keys = [*cells, *((ALL, ph) for ph in phenomena), *((label, ALL) for label in periods), (ALL, ALL)]
+    lines: list[Line] = []
+    for key in row_keys:
+        lines.append(line((*key, "requests"), [(*key, answer) for answer in CONSULTATION_ANSWERS]))
+        lines.append(line((*key, "consultations"), [(*key, "referred"), (*key, _NOT_REFERRED)]))
+    for measure in _SUPPRESSED_TOGETHER:
+        for phenomenon in phenomena:
+            lines.append(line((ALL, phenomenon, measure), [(label, phenomenon, measure) for label in periods]))
+        for label in periods:
+            lines.append(line((label, ALL, measure), [(label, phenomenon, measure) for phenomenon in phenomena]))
+        lines.append(line((ALL, ALL, measure), [(ALL, phenomenon, measure) for phenomenon in phenomena]))
+        lines.append(line((ALL, ALL, measure), [(label, ALL, measure) for label in periods]))
+    return lines

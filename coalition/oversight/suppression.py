@@ -9,7 +9,8 @@ from its published total.
 - Secondary suppression: for every published total and the figures that add up to
   it (a *line*), either nothing is hidden, or at least two figures are hidden and
   together hold at least ``threshold``; otherwise the next smallest shown figure of the line is hidden
-  too (the total itself only when nothing else is left). Hiding one figure can
+  too (the total itself only when nothing else is left). A hidden total whose parts
+  are all shown is their sum, so one of them is hidden too. Hiding one figure can
   break another line, so this repeats until every line holds.
 
 With a total of 12 over 7, 3 and 2, hiding only the 3 and the 2 leaves 12 - 7 = 5:
@@ -38,9 +39,16 @@ def suppress(counts: Sequence[int], lines: Sequence[Line], threshold: int) -> li
     while changed:
         changed = False
         for line in lines:
-            if hidden[line.total] or not line.parts:
+            if not line.parts:
                 continue
             hidden_parts = [index for index in line.parts if hidden[index]]
+            if hidden[line.total]:
+                # A hidden total whose parts are all shown is their sum: as good as shown, it would
+                # give away whatever it was hidden for in the lines it is a part of.
+                if not hidden_parts:
+                    hidden[min(line.parts, key=lambda index: (counts[index], index))] = True
+                    changed = True
+                continue
             if not hidden_parts:
                 continue
             # One hidden part is the total minus the shown ones, whatever its size: a cell

@@ -47,6 +47,7 @@ NOT_SCOPED_VIEWSETS = {
     "coalition.oversight.api.views.ReferralStatisticsView": "counts, through oversight.selectors.referral_statistics(actor)",
     "coalition.oversight.api.views.TimingStatisticsView": "medians, through oversight.selectors.referral_timings(actor)",
     "coalition.oversight.api.views.MatchStatisticsView": "counts, through oversight.selectors.match_statistics(actor)",
+    "coalition.oversight.api.views.ConsultationStatisticsView": "counts, through oversight.selectors.consultation_statistics(actor)",
     "coalition.events.api.views.EventFeedView": "the feed, through events.selectors.events_after(actor)",
     "coalition.audit.api.views.AuditVerifyView": "the hash chain's verdict (auditors only): no entry is shown",
 }

@@ -10,6 +10,11 @@ organisation's referrals (sent or received); the auditor's work is the trail, no
 Coordinators also see the matches per member and month over the same period (the API's
 ``/statistics/matches/``, suppressed over each member's table on its own), so that a member
 probing for identities stands out; nobody else sees them or may download them.
+
+Everyone who reads figures also sees the consultations over the same period, in the periods
+the form picks (the API's ``/statistics/consultations/``): per phenomenon, and for all
+together, how many were asked, the members asked and their answers, and how many became a
+referral; members count their own organisation's, as for the referrals.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ CSV_KINDS = {
     "referrals": CsvKind("referral-figures", figures.referral_figures, figures.referral_figure_rows),
     "timings": CsvKind("referral-timings", figures.timing_figures, figures.timing_figure_rows),
     "matches": CsvKind("match-figures", figures.match_figures, figures.match_figure_rows, coordinators_only=True),
+    "consultations": CsvKind("consultation-figures", figures.consultation_figures, figures.consultation_figure_rows),
 }
 
 
@@ -86,6 +92,7 @@ def figures_page(request: HttpRequest) -> HttpResponse:
         }
         if _sees_matches(actor):
             context["matches"] = _match_section(figures.match_figures(actor, form.query), query)
+        context["consultations"] = _consultation_section(actor, figures.consultation_figures(actor, form.query), query)
     return render(request, "web/figures/page.html", context)
 
 
@@ -325,4 +332,58 @@ def _match_section(data: dict[str, Any], query: str) -> dict[str, Any]:
                           for _text, hidden in row["cells"]),
         "enabled": matching_enabled(),
         "csv_url": f"{reverse('web:figures-csv', args=['matches'])}{query}",
+    }
+
+
+# The consultation figures' measures: counts, in a context of their own (the consultation pages' words are states).
+CONSULTATION_MEASURES = {
+    "consultations": pgettext_lazy("consultation figures", "Asked"),
+    "requests": pgettext_lazy("consultation figures", "Members asked"),
+    "yes": pgettext_lazy("consultation figures", "Yes"),
+    "no": pgettext_lazy("consultation figures", "No"),
+    "waitlist": pgettext_lazy("consultation figures", "Waiting list"),
+    "unanswered": pgettext_lazy("consultation figures", "Unanswered"),
+    "referred": pgettext_lazy("consultation figures", "Referred"),
+}
+
+
+def _share_text(share: float | None) -> str:
+    return _("hidden") if share is None else _("%(share)s %%") % {"share": number_format(share, decimal_pos=1)}
+
+
+def _consultation_section(actor: User, data: dict[str, Any], query: str) -> dict[str, Any]:
+    """The consultation figures as one table for all phenomena, then one per phenomenon: its periods, then its total.
+
+    The figures, their suppression and the shares are the API's (``figures.consultation_figures``);
+    this only writes them as the page writes every figure, a suppressed one as "hidden".
+    """
+
+    def cells(row: dict[str, Any]) -> list[tuple[str, bool]]:
+        counted = [(_count_text(row[measure]), row[measure]["suppressed"]) for measure in CONSULTATION_MEASURES]
+        share = row["referred_share"]
+        return [*counted, (_share_text(share), share is None)]
+
+    def table(caption: str, figures_of: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "caption": caption,
+            "periods": [{"label": row["period"], "cells": cells(row)} for row in figures_of["periods"]],
+            "total": cells(figures_of["total"]),
+        }
+
+    phenomena = sorted(
+        (table(_choice(Phenomenon, figures_of["phenomenon"]), figures_of) for figures_of in data["phenomena"]),
+        key=lambda item: item["caption"].lower(),
+    )
+    tables = [table(_("All phenomena"), data["all_phenomena"]), *phenomena] if data["phenomena"] else []
+    return {
+        "from": data["from"],
+        "to": data["to"],
+        "min_cell": data["min_cell"],
+        "scope": (_("All consultations asked between members of the coalition.") if actor.has_role(Role.COORDINATOR)
+                  else _("The consultations your organisation asked, and your own answers to those it was asked.")),
+        "measures": [*CONSULTATION_MEASURES.values(), pgettext_lazy("consultation figures", "Share referred")],
+        "tables": tables,
+        "any_hidden": any(hidden for item in tables for row in [*item["periods"], {"cells": item["total"]}]
+                          for _text, hidden in row["cells"]),
+        "csv_url": f"{reverse('web:figures-csv', args=['consultations'])}{query}",
     }

@@ -239,6 +239,10 @@ class StatisticsQuerySerializer(PeriodQuerySerializer):
     period = serializers.ChoiceField(choices=PERIODS, required=False, default="month")
 
 
+class ConsultationStatisticsQuerySerializer(PeriodQuerySerializer):
+    period = serializers.ChoiceField(choices=PERIODS, required=False, default="month")
+
+
 # --- statistics: the answer --------------------------------------------------------------------
 
 
@@ -350,3 +354,47 @@ class MatchStatisticsSerializer(_FromFieldMixin, serializers.Serializer):
     to = serializers.DateField(help_text=_("Last day counted."))
     min_cell = serializers.IntegerField(help_text=_("Counts below this are suppressed."))
     organisations = OrganisationMatchFiguresSerializer(many=True, help_text=_("Only the organisations with matches."))
+
+
+class ConsultationFigureSerializer(serializers.Serializer):
+    """Consultations asked, the requests made of members and their answers, and how many became a referral."""
+
+    consultations = CountSerializer(help_text=_("Consultations asked."))
+    requests = CountSerializer(help_text=_("Members asked, over those consultations: yes, no, waitlist and unanswered."))
+    yes = CountSerializer(help_text=_("Requests answered yes."))
+    no = CountSerializer(help_text=_("Requests answered no."))
+    waitlist = CountSerializer(help_text=_("Requests answered with a place on the waiting list."))
+    unanswered = CountSerializer(help_text=_("Requests not answered (yet, or before the consultation was withdrawn)."))
+    referred = CountSerializer(help_text=_("Consultations of which at least one answer became a referral."))
+    referred_share = serializers.FloatField(
+        allow_null=True, help_text=_("Referred as a percentage of consultations; null when either is suppressed.")
+    )
+
+
+class ConsultationPeriodSerializer(ConsultationFigureSerializer):
+    period = serializers.CharField(help_text=_("2026, 2026-Q1 or 2026-01: when it was asked, in the coalition's time zone."))
+
+
+class ConsultationTableSerializer(serializers.Serializer):
+    periods = ConsultationPeriodSerializer(many=True, help_text=_("Only the periods with consultations."))
+    total = ConsultationFigureSerializer(help_text=_("Over the whole period."))
+
+
+class PhenomenonConsultationTableSerializer(ConsultationTableSerializer):
+    phenomenon = serializers.CharField(help_text=_("The consultation's phenomenon code."))
+
+
+@extend_schema_serializer(component_name="ConsultationFigures")
+class ConsultationStatisticsSerializer(_FromFieldMixin, serializers.Serializer):
+    """Consultations per phenomenon and period, their answers and the share that became referrals, suppressed."""
+
+    scope = serializers.ChoiceField(
+        choices=["coalition", "organisation"],
+        help_text=_("All members, or the consultations your organisation asked and your own answers to those it was asked."),
+    )
+    from_ = serializers.DateField(help_text=_("First day counted (by the day the consultation was asked)."))
+    to = serializers.DateField(help_text=_("Last day counted."))
+    period = serializers.ChoiceField(choices=PERIODS)
+    min_cell = serializers.IntegerField(help_text=_("Counts below this are suppressed."))
+    all_phenomena = ConsultationTableSerializer(help_text=_("Every phenomenon together."))
+    phenomena = PhenomenonConsultationTableSerializer(many=True, help_text=_("Only the phenomena with consultations."))

@@ -16,4 +16,5 @@ urlpatterns = [
     path("statistics/referrals/", views.ReferralStatisticsView.as_view(), name="statistics-referrals"),
     path("statistics/timings/", views.TimingStatisticsView.as_view(), name="statistics-timings"),
     path("statistics/matches/", views.MatchStatisticsView.as_view(), name="statistics-matches"),
+    path("statistics/consultations/", views.ConsultationStatisticsView.as_view(), name="statistics-consultations"),
 ]

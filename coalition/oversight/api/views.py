@@ -2,8 +2,8 @@
 
 Thin views over the selectors and the review service. Coordinators only for
 ``/oversight/...``; statistics for coordinators (the whole coalition)
-and for caseworkers and org admins (their organisation's referrals), the match figures
-for coordinators only. No API-key scope reaches them: there is no statistics scope, and
+and for caseworkers and org admins (their organisation's referrals and consultations), the
+match figures for coordinators only. No API-key scope reaches them: there is no statistics scope, and
 a partner system has its own data.
 """
 
@@ -252,3 +252,27 @@ class MatchStatisticsView(StatisticsView):
 
     def csv_rows(self, data):
         return figures.match_figure_rows(data)
+
+
+class ConsultationStatisticsView(StatisticsView):
+    """Consultations per phenomenon and period, their answers and the share that became referrals, suppressed."""
+
+    query_serializer_class = s.ConsultationStatisticsQuerySerializer
+    csv_name = "consultation-figures"
+
+    @extend_schema(
+        operation_id="statistics_consultations",
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter("period", OpenApiTypes.STR, enum=list(selectors.PERIODS),
+                             description="The periods the consultations are counted in (default `month`)."),
+        ],
+        responses={(200, "application/json"): s.ConsultationStatisticsSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        query = self.query(request)
+        body = figures.consultation_figures(request.user, query)
+        return self.respond(s.ConsultationStatisticsSerializer(body).data, query)
+
+    def csv_rows(self, data):
+        return figures.consultation_figure_rows(data)
