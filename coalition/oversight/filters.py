@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.choices import Phenomenon
+from partners.filters import StrictBooleanFilter
 from referrals.choices import CaseStatus, MatchStatus, Urgency
 from referrals.match_selectors import unattended
 from referrals.models import Case, Involvement, Match, Referral
@@ -83,7 +84,7 @@ class UnattendedFilter(django_filters.FilterSet):
 
 class MatchFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MatchStatus.choices)
-    unattended = django_filters.BooleanFilter(
+    unattended = StrictBooleanFilter(
         method="filter_unattended",
         help_text=_("true: only the open matches past their due time, nobody having acted; false: all the others."),
     )
