@@ -90,15 +90,17 @@ def test_a_periodic_job_runs_once_per_interval(no_purge, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 60
     now = timezone.now()
     # In registration order: the events app's own jobs, then mail's sweep, then the referrals' jobs
-    # (overdue every minute, the unanswered matches every five), then the notifications' (escalation
+    # (overdue referrals and consultations every minute, the unanswered matches every five), then the notifications' (escalation
     # every minute, digests every five), then the web app's (the purge of form drafts, hourly).
     assert jobs.run_due_jobs(now) == [
         "recover_abandoned_tasks", "sweep_deliveries", "expire_idempotency_keys", "sweep_mails", "detect_overdue",
-        "escalate_unattended_matches", "escalate_overdue", "send_digests", "purge_form_drafts",
+        "detect_overdue_consultations", "escalate_unattended_matches", "escalate_overdue", "send_digests",
+        "purge_form_drafts",
     ]
     assert jobs.run_due_jobs(now + timedelta(seconds=30)) == []
     assert jobs.run_due_jobs(now + timedelta(minutes=2)) == [
-        "recover_abandoned_tasks", "sweep_deliveries", "sweep_mails", "detect_overdue", "escalate_overdue"
+        "recover_abandoned_tasks", "sweep_deliveries", "sweep_mails", "detect_overdue", "detect_overdue_consultations",
+        "escalate_overdue",
     ]
     assert PeriodicJob.objects.get(name="detect_overdue").last_run_at == now + timedelta(minutes=2)
 
