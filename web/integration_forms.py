@@ -54,6 +54,7 @@ EVENT_TYPE_MEANINGS = {
     "match.found": _("Another member knows the young person of one of your cases"),
     "match.updated": _("A member answered a match"),
     "match.escalated": _("Nobody answered a match in time"),
+    "organisation.capacity_changed": _("A member published its capacity (places available, waitlist)"),
 }
 EVENT_TYPE_LABELS = [
     (code, format_lazy("{} ({})", EVENT_TYPE_MEANINGS[code], code) if code in EVENT_TYPE_MEANINGS else code)

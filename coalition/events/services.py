@@ -45,6 +45,7 @@ EVENT_TYPES = (
     "match.found",
     "match.updated",
     "match.escalated",
+    "organisation.capacity_changed",
 )
 
 # Called with each new event inside ``emit``'s transaction (its rows commit or roll back
