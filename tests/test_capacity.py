@@ -310,3 +310,29 @@ def test_the_directorys_query_count_does_not_grow_with_the_number_of_organisatio
     many = _count_list_queries(client, params)
     assert len(client.get(DIRECTORY, params).json()["results"]) >= 14
     assert many == few
+
+
+# --- the demo coalition -----------------------------------------------------------------------------
+
+
+def test_the_demo_coalition_publishes_capacity_once(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", password="demo-password-for-the-capacity-test-1", stdout=out)
+    assert "Published the capacity of shelter-be, ecpat-be, streetwork-be." in out.getvalue()
+    by_slug = {
+        slug: {(row.service, row.places_available, row.waitlist_length, row.stale)
+               for row in OrganisationCapacity.objects.filter(organisation__slug=slug)}
+        for slug in ("shelter-be", "ecpat-be", "streetwork-be")
+    }
+    assert by_slug["shelter-be"] == {("shelter", 2, 0, False)}
+    assert {(places, waitlist) for _s, places, waitlist, _stale in by_slug["ecpat-be"]} == {(0, 3)}
+    assert by_slug["streetwork-be"] == {("outreach", 1, 0, True)}
+    events = Event.objects.filter(type="organisation.capacity_changed").count()
+    again = StringIO()
+    call_command("seed_demo", password="demo-password-for-the-capacity-test-1", stdout=again)
+    assert "Published the capacity" not in again.getvalue()
+    assert Event.objects.filter(type="organisation.capacity_changed").count() == events == 3
