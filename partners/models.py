@@ -352,3 +352,8 @@ class OrganisationCapacity(models.Model):
 
     def is_stale(self, now: datetime | None = None) -> bool:
         return self.updated_at < capacity_fresh_since(now)
+
+    @property
+    def stale(self) -> bool:
+        """``is_stale()`` now, named as the API's representation names it (the pages read either)."""
+        return self.is_stale()
