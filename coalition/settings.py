@@ -397,6 +397,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "RoleEnum": "partners.choices.Role",
         "ApiKeyScopeEnum": "partners.choices.ApiKeyScope",
         "LanguageEnum": "partners.choices.Language",
+        "RequestedServiceEnum": "partners.choices.RequestedService",
         "ReferralKindEnum": "referrals.choices.ReferralKind",
         "DeclineReasonEnum": "referrals.choices.DeclineReason",
         "ReferralOutcomeEnum": "referrals.choices.ReferralOutcome",
@@ -690,3 +691,10 @@ if not 1 <= INVITATION_HOURS <= 24 * 14:
     raise ImproperlyConfigured("INVITATION_HOURS must be between 1 and 336.")
 if not 5 <= PASSWORD_RESET_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("PASSWORD_RESET_MINUTES must be between 5 and 1440.")
+
+# --- Capacity in the directory (partners) ------------------------------------------------
+# Capacity an organisation has not confirmed for this many days is shown as stale, and no
+# longer counts as capacity (the directory's has_capacity filter and capacity order).
+CAPACITY_STALE_DAYS = _positive_int("CAPACITY_STALE_DAYS", 7)
+if CAPACITY_STALE_DAYS < 1:
+    raise ImproperlyConfigured("CAPACITY_STALE_DAYS must be at least 1.")

@@ -11,7 +11,7 @@ from coalition.core.access import ApiKeyScope, Role
 
 __all__ = [
     "COALITION_ROLES", "MFA_REQUIRED_ROLES", "ApiKeyScope", "Country", "InterfaceLanguage", "Language",
-    "MembershipStatus", "OrganisationKind", "Phenomenon", "Role",
+    "MembershipStatus", "OrganisationKind", "Phenomenon", "RequestedService", "Role",
 ]
 
 
@@ -76,3 +76,16 @@ class Country(models.TextChoices):
     BE = "BE", _("Belgium")
     NL = "NL", _("Netherlands")
     LU = "LU", _("Luxembourg")
+
+
+class RequestedService(models.TextChoices):
+    """What a referral asks the recipient for; the directory publishes capacity per requested service."""
+
+    SHELTER = "shelter", _("Shelter or safe housing")
+    COUNSELLING = "counselling", _("Counselling and therapy")
+    CASE_MANAGEMENT = "case_management", _("Case management")
+    LEGAL_SUPPORT = "legal_support", _("Legal support")
+    POLICE_REPORT = "police_report", _("Support to report to the police")
+    MEDICAL = "medical", _("Medical care")
+    ONLINE_REMOVAL = "online_removal", _("Removal of online images")
+    OUTREACH = "outreach", _("Outreach and street work")

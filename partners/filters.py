@@ -2,12 +2,18 @@
 
 import django_filters
 from django import forms
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import Language, MembershipStatus, OrganisationKind, Phenomenon
-from .models import Organisation
+from .models import Organisation, OrganisationCapacity, capacity_fresh_since
+
+# The annotation ``ordering=capacity`` sorts by: the places available in capacity that is not stale.
+PLACES_AVAILABLE = "places_available_now"
+CAPACITY_ORDERINGS = {"capacity": PLACES_AVAILABLE, "-capacity": f"-{PLACES_AVAILABLE}"}
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -52,10 +58,22 @@ class OrganisationFilter(django_filters.FilterSet):
     accepting = StrictBooleanFilter(
         method="filter_accepting", help_text=_("Active members accepting referrals now (true) or not (false).")
     )
+    has_capacity = StrictBooleanFilter(
+        method="filter_has_capacity",
+        help_text=_("Members with places available now in some service (true) or with none (false); stale capacity counts as none."),
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=[("capacity", _("Fewest places available first")), ("-capacity", _("Most places available first"))],
+        method="filter_ordering",
+        help_text=_("Order by the places available now over every service (stale capacity counts as none), then by slug."),
+    )
 
     class Meta:
         model = Organisation
-        fields = ["phenomenon", "language", "region", "age", "kind", "country", "membership_status", "accepting"]
+        fields = [
+            "phenomenon", "language", "region", "age", "kind", "country", "membership_status", "accepting",
+            "has_capacity", "ordering",
+        ]
 
     def filter_has_item(self, queryset, name, value):
         return queryset.filter(**{f"{name}__has_item": value})
@@ -66,3 +84,24 @@ class OrganisationFilter(django_filters.FilterSet):
     def filter_accepting(self, queryset, name, value):
         accepting = {"accepting_referrals": True, "membership_status": MembershipStatus.ACTIVE}
         return queryset.filter(**accepting) if value else queryset.exclude(**accepting)
+
+    def filter_has_capacity(self, queryset, name, value):
+        places = Exists(
+            OrganisationCapacity.objects.filter(
+                organisation=OuterRef("pk"), places_available__gt=0, updated_at__gte=capacity_fresh_since()
+            )
+        )
+        return queryset.filter(places) if value else queryset.exclude(places)
+
+    def filter_ordering(self, queryset, name, value):
+        # Only annotated here: whoever lists (the API's pagination, a page) orders by CAPACITY_ORDERINGS[value].
+        return with_places_available(queryset)
+
+
+def with_places_available(queryset: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Each organisation with ``places_available_now``: the places of its capacity that is not stale (0 if none)."""
+    fresh = (
+        OrganisationCapacity.objects.filter(organisation=OuterRef("pk"), updated_at__gte=capacity_fresh_since())
+        .order_by().values("organisation").annotate(total=Sum("places_available")).values("total")
+    )
+    return queryset.annotate(**{PLACES_AVAILABLE: Coalesce(Subquery(fresh), 0, output_field=IntegerField())})

@@ -1,8 +1,10 @@
 """Partners: coalition member organisations, their users, API keys and logins."""
 
 import uuid
+from datetime import datetime, timedelta
 from typing import ClassVar, Self
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -10,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import MFA_REQUIRED_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind
+from .choices import MFA_REQUIRED_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind, RequestedService
 
 
 class Organisation(models.Model):
@@ -299,3 +301,59 @@ class AccessApproval(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organisation", "status"])]
+
+
+# The largest numbers of places and of young people waiting a capacity row takes: beyond any
+# member's size, so that a typing slip (an extra digit) is refused rather than published.
+MAX_PLACES = 999
+MAX_WAITLIST = 999
+
+
+def capacity_fresh_since(now: datetime | None = None) -> datetime:
+    """Capacity confirmed before this moment is stale (``CAPACITY_STALE_DAYS``) and counts as none."""
+    return (now or timezone.now()) - timedelta(days=settings.CAPACITY_STALE_DAYS)
+
+
+class OrganisationCapacity(models.Model):
+    """What a member can take now for one requested service: places free and the waitlist's length.
+
+    Its org admins publish it in the directory (``partners.services.capacity_set``); each
+    row is as of ``updated_at``, when they last confirmed it. A row older than
+    ``CAPACITY_STALE_DAYS`` is stale: shown as such, and it no longer counts as capacity.
+    Numbers and codes only: nothing about a young person.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="capacity")
+    service = models.CharField(max_length=30, choices=RequestedService.choices)
+    places_available = models.PositiveSmallIntegerField(validators=[MaxValueValidator(MAX_PLACES)])
+    waitlist_length = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_WAITLIST)])
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Who confirmed it last: a person (``person_and_system``); the key column stays for partner
+    # systems, which have no scope to write the directory today.
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["organisation", "service"]
+        verbose_name = _("capacity")
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "service"], name="one_capacity_row_per_service"),
+            models.CheckConstraint(
+                condition=Q(places_available__gte=0, places_available__lte=MAX_PLACES), name="capacity_places_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(waitlist_length__gte=0, waitlist_length__lte=MAX_WAITLIST), name="capacity_waitlist_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}:{self.service}"
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return self.updated_at < capacity_fresh_since(now)
+
+    @property
+    def stale(self) -> bool:
+        """``is_stale()`` now, named as the API's representation names it (the pages read either)."""
+        return self.is_stale()

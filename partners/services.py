@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,12 +30,23 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coalition.audit.models import AuditEntry
 from coalition.audit.services import record
-from coalition.core.errors import BusinessRuleViolation, Conflict, DomainError, InvalidField, InvalidInput
+from coalition.core.actors import Actor, person_and_system
+from coalition.core.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidField,
+    InvalidInput,
+)
+from coalition.events.services import emit
 from coalition.mail.services import queue_mail
 
 from .authentication import API_KEY_TOKEN_PREFIX, digest_api_key
-from .choices import COALITION_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind, Role
+from .choices import COALITION_ROLES, InterfaceLanguage, MembershipStatus, OrganisationKind, RequestedService, Role
 from .models import (
+    MAX_PLACES,
+    MAX_WAITLIST,
     AccessApproval,
     ApiKey,
     ApprovalKind,
@@ -42,6 +54,7 @@ from .models import (
     Invitation,
     InvitationStatus,
     Organisation,
+    OrganisationCapacity,
     PasswordReset,
     User,
 )
@@ -93,6 +106,89 @@ def organisation_set_membership(*, actor: User, organisation: Organisation, stat
     organisation.save(update_fields=["membership_status", "updated_at"])
     record(action="organisation.membership", actor=actor, obj=organisation, detail={"status": status})
     return organisation
+
+
+# --- capacity in the directory ------------------------------------------------------
+
+
+def _checked_capacity(entries: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Each entry's service and its two numbers, checked: known services, once each, whole numbers in range.
+
+    The API's input serializer says the same first; this is the rule the web app and any
+    other caller meet too. Errors name the field ``capacity`` (the list as a whole).
+    """
+    checked: dict[str, tuple[int, int]] = {}
+    errors: list[str] = []
+    for entry in entries:
+        service = entry.get("service")
+        places, waitlist = entry.get("places_available"), entry.get("waitlist_length", 0)
+        if service not in RequestedService.values:
+            errors.append(_("Unknown service."))
+        elif service in checked:
+            errors.append(_("Each service may appear once."))
+        elif not _in_range(places, MAX_PLACES) or not _in_range(waitlist, MAX_WAITLIST):
+            errors.append(_("Places and waitlist are whole numbers from 0 to %(most)s.") % {"most": MAX_PLACES})
+        else:
+            checked[service] = (int(places), int(waitlist))  # type: ignore[arg-type]  # in range: whole numbers
+    if errors:
+        raise InvalidInput({"capacity": sorted(set(errors))})
+    return checked
+
+
+def _in_range(value: Any, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
+
+
+@transaction.atomic
+def capacity_set(
+    *, actor: Actor, organisation: Organisation, entries: Iterable[Mapping[str, Any]]
+) -> list[OrganisationCapacity]:
+    """The organisation's org admins publish what it can take now, per requested service.
+
+    ``entries`` (``service``, ``places_available``, ``waitlist_length``) replace the whole
+    published capacity: every row given is confirmed as of now (``updated_at``, which is
+    what staleness counts from), a service left out is removed. Only org admins of that
+    organisation may; the coordination takes no referrals and publishes none. One audit
+    entry and one ``organisation.capacity_changed`` event (codes and numbers only) for
+    every active member, since the directory is for everyone who refers.
+    """
+    if actor.is_partner_system or not actor.has_role(Role.ORG_ADMIN) or actor.organisation_id != organisation.pk:
+        raise Forbidden(_("Only your own organisation's org admins set its capacity."))
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.kind == OrganisationKind.COORDINATOR:
+        raise BusinessRuleViolation(_("The coalition's coordination takes no referrals: it has no capacity to publish."))
+    wanted = _checked_capacity(entries)
+    now = timezone.now()
+    person, api_key = person_and_system(actor)
+    existing = {row.service: row for row in OrganisationCapacity.objects.filter(organisation=organisation)}
+    removed = sorted(set(existing) - set(wanted))
+    OrganisationCapacity.objects.filter(organisation=organisation, service__in=removed).delete()
+    rows = []
+    for service, (places, waitlist) in sorted(wanted.items()):
+        row = existing.get(service) or OrganisationCapacity(organisation=organisation, service=service)
+        row.places_available, row.waitlist_length, row.updated_at = places, waitlist, now
+        row.updated_by, row.updated_by_api_key = person, api_key
+        row.save()
+        rows.append(row)
+    numbers = [
+        {"service": row.service, "places_available": row.places_available, "waitlist_length": row.waitlist_length}
+        for row in rows
+    ]
+    record(
+        action="organisation.capacity", actor=actor, obj=organisation,
+        detail={"capacity": numbers, "removed": removed},
+    )
+    members = Organisation.objects.filter(membership_status=MembershipStatus.ACTIVE).values_list("pk", flat=True)
+    emit(
+        type="organisation.capacity_changed",
+        organisations=[*members, organisation.pk],
+        data={
+            "organisation": str(organisation.pk),
+            "capacity": [entry | {"updated_at": now.isoformat()} for entry in numbers],
+            "removed": removed,
+        },
+    )
+    return rows
 
 
 # --- users ---------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The directory's vocabulary (capacity is per requested service): defined in partners, named here too.
+from partners.choices import RequestedService  # noqa: F401
+
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", _("Open")
@@ -91,15 +94,6 @@ class Signal(models.TextChoices):
     PHYSICAL_HEALTH = "physical_health", _("Physical health")
 
 
-class RequestedService(models.TextChoices):
-    SHELTER = "shelter", _("Shelter or safe housing")
-    COUNSELLING = "counselling", _("Counselling and therapy")
-    CASE_MANAGEMENT = "case_management", _("Case management")
-    LEGAL_SUPPORT = "legal_support", _("Legal support")
-    POLICE_REPORT = "police_report", _("Support to report to the police")
-    MEDICAL = "medical", _("Medical care")
-    ONLINE_REMOVAL = "online_removal", _("Removal of online images")
-    OUTREACH = "outreach", _("Outreach and street work")
 
 
 class DeclineReason(models.TextChoices):

@@ -58,6 +58,7 @@ EVENT_TYPE_MEANINGS = {
     "consultation.answered": _("A member answered a consultation"),
     "consultation.withdrawn": _("A consultation you were asked was withdrawn"),
     "consultation.overdue": _("A consultation was not answered in time"),
+    "organisation.capacity_changed": _("A member published its capacity (places available, waitlist)"),
 }
 EVENT_TYPE_LABELS = [
     (code, format_lazy("{} ({})", EVENT_TYPE_MEANINGS[code], code) if code in EVENT_TYPE_MEANINGS else code)

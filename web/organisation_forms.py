@@ -2,8 +2,9 @@
 
 Each form draws fields for people and hands what was typed to the API's input serializer for
 the same action (``ContractForm``): ``InvitationCreateSerializer`` for an invitation,
-``UserUpdateSerializer`` for a change of roles and ``OrganisationProfileSerializer`` (the org
-admin's, not the coordinator's) for the profile and the settings. What the input must satisfy
+``UserUpdateSerializer`` for a change of roles, ``OrganisationProfileSerializer`` (the org
+admin's, not the coordinator's) for the profile and the settings, ``CapacityUpdateSerializer``
+for the capacity. What the input must satisfy
 (the username's shape, a region's code, the age range, which values a list may hold) is the
 serializer's to say; what the action may do (the last active org admin, nobody's own roles, a
 second person for the caseworker role) is the service's.
@@ -21,9 +22,14 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from coalition.core.errors import DomainError, InvalidInput
-from partners.api.serializers import InvitationCreateSerializer, OrganisationProfileSerializer, UserUpdateSerializer
-from partners.choices import InterfaceLanguage, Language, Phenomenon, Role
-from partners.models import Organisation
+from partners.api.serializers import (
+    CapacityUpdateSerializer,
+    InvitationCreateSerializer,
+    OrganisationProfileSerializer,
+    UserUpdateSerializer,
+)
+from partners.choices import InterfaceLanguage, Language, Phenomenon, RequestedService, Role
+from partners.models import MAX_PLACES, MAX_WAITLIST, Organisation, OrganisationCapacity
 from partners.services import validate_roles_for
 
 from .case_forms import AnyOfMultipleField
@@ -234,6 +240,76 @@ class SettingsForm(ChangeForm):
             "and night: a shared on-call mailbox, not a person's. Leave it empty for none."
         ),
     )
+
+
+class CapacityForm(ContractForm):
+    """The organisation's published capacity (``CapacityUpdateSerializer``): places and waitlist per service.
+
+    Two fields per requested service, ``places_<code>`` and ``waitlist_<code>``. A service
+    whose places are left empty is not published (its row is removed); saving confirms
+    every published row as of now. The contract and then ``capacity_set`` decide; an error
+    about one service stands beside that service's field.
+    """
+
+    contract = CapacityUpdateSerializer
+
+    def __init__(self, *args: Any, capacity: list[OrganisationCapacity], **kwargs: Any) -> None:
+        self.rows = {row.service: row for row in capacity}
+        initial = {}
+        for service, row in self.rows.items():
+            initial[f"places_{service}"], initial[f"waitlist_{service}"] = row.places_available, row.waitlist_length
+        super().__init__(*args, initial=initial, **kwargs)
+        for service in RequestedService.values:
+            self.fields[f"places_{service}"] = forms.IntegerField(
+                label=_("Places available"), required=False, min_value=0, max_value=MAX_PLACES
+            )
+            self.fields[f"waitlist_{service}"] = forms.IntegerField(
+                label=_("Waitlist"), required=False, min_value=0, max_value=MAX_WAITLIST
+            )
+
+    def services(self) -> list[dict[str, Any]]:
+        """Per service, for the page: its label, its two fields and its published row (None if not published)."""
+        return [
+            {"code": code, "label": label, "places": self[f"places_{code}"], "waitlist": self[f"waitlist_{code}"],
+             "row": self.rows.get(code)}
+            for code, label in RequestedService.choices
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = forms.Form.clean(self) or {}
+        for code in RequestedService.values:
+            if cleaned.get(f"places_{code}") is None and cleaned.get(f"waitlist_{code}") not in (None, 0):
+                self.add_error(f"places_{code}", _("Give the places available too (0 if none)."))
+        if self.errors:
+            return cleaned
+        entries = self.entries(cleaned)
+        serializer = self.contract(data={"capacity": entries}, context=self.contract_context)
+        if serializer.is_valid():
+            self.validated = dict(serializer.validated_data)
+        else:
+            self.add_refusal(serializer.errors.get("capacity", serializer.errors), entries)
+        return cleaned
+
+    @staticmethod
+    def entries(cleaned: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"service": code, "places_available": cleaned[f"places_{code}"],
+             "waitlist_length": cleaned.get(f"waitlist_{code}") or 0}
+            for code in RequestedService.values
+            if cleaned.get(f"places_{code}") is not None
+        ]
+
+    def add_refusal(self, errors: Any, entries: list[dict[str, Any]]) -> None:
+        """The contract's errors: one entry's beside its service's field, the rest at the form's top."""
+        if isinstance(errors, dict) and all(isinstance(key, int) for key in errors):  # {index: {field: [...]}}
+            errors = [errors.get(index, {}) for index in range(len(entries))]
+        if isinstance(errors, list) and all(isinstance(item, dict) for item in errors):
+            for entry, item in zip(entries, errors, strict=False):
+                for name, messages in item.items():
+                    field = "waitlist" if name == "waitlist_length" else "places"
+                    self.add_error(f"{field}_{entry['service']}", [str(m) for m in messages])
+            return
+        add_serializer_errors(self, {"capacity": errors} if isinstance(errors, list) else errors)
 
 
 # --- approvals -----------------------------------------------------------------------------------------

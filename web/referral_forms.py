@@ -21,16 +21,18 @@ from datetime import date
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import serializers
 
 from coalition.core.actors import Actor
 from partners.choices import Language, OrganisationKind, Phenomenon, Role
-from partners.filters import OrganisationFilter
+from partners.filters import CAPACITY_ORDERINGS, OrganisationFilter
 from partners.models import Organisation
 from partners.selectors import organisations_visible_to
 from referrals.api.serializers import (
@@ -112,21 +114,35 @@ class DirectoryFilterForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"), required=False, choices=_blank(_("Any language")) + list(Language.choices)
     )
+    has_capacity = forms.BooleanField(label=_("Only members with places available now"), required=False)
+    ordering = forms.ChoiceField(
+        label=_("Order"), required=False,
+        choices=[("", _("By name")), ("-capacity", _("Most places available first"))],
+    )
 
+    # The filters the case fills in; the capacity filter and the order are the person's own choice.
     FIELDS = ("phenomenon", "age", "region", "language")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter-%s")  # the referral form beside it has fields of the same names
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.fields["has_capacity"].help_text = ngettext(
+            "Capacity not confirmed for %(days)s day is stale and does not count.",
+            "Capacity not confirmed for %(days)s days is stale and does not count.",
+            settings.CAPACITY_STALE_DAYS,
+        ) % {"days": settings.CAPACITY_STALE_DAYS}
         _wrap_fields(self)
 
     def filters(self) -> dict[str, Any]:
-        """The valid filters, for ``OrganisationFilter`` (a filter with an error is left out)."""
+        """The valid filters, for ``OrganisationFilter`` (a filter with an error is left out; an unticked box is none)."""
         if not self.is_bound:
             return {}
         self.is_valid()
-        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+        filters = {name: value for name, value in self.cleaned_data.items() if value not in (None, "", False)}
+        if filters.get("has_capacity"):
+            filters["has_capacity"] = "true"
+        return filters
 
 
 @dataclass
@@ -149,11 +165,16 @@ class Directory:
             .exclude(kind=OrganisationKind.COORDINATOR)
             .exclude(pk__in=list(self.excluded))
         )
-        return OrganisationFilter({"accepting": "true"}, queryset=base).qs
+        return OrganisationFilter({"accepting": "true"}, queryset=base).qs.prefetch_related("capacity")
 
     def offered(self, filters: dict[str, Any]) -> QuerySet[Organisation]:
-        """The eligible members that fit ``filters`` (phenomenon, age, region, language), by name."""
-        return OrganisationFilter(filters, queryset=self.eligible()).qs.order_by("name")
+        """The eligible members that fit ``filters`` (phenomenon, age, region, language, capacity), in their order.
+
+        By name, or with ``ordering`` by the places available now (the API's ``ordering=capacity``), then by name.
+        """
+        members = OrganisationFilter(filters, queryset=self.eligible()).qs
+        by_places = CAPACITY_ORDERINGS.get(filters.get("ordering", ""))
+        return members.order_by(by_places, "name") if by_places else members.order_by("name")
 
     def listing(self, filters: dict[str, Any], selected: str | None) -> tuple[list[Organisation], str]:
         """The members to list for ``filters``, and where the ``selected`` one stands among them.

@@ -140,9 +140,10 @@ urlpatterns = [
     path("figures/", figures.figures_page, name="figures"),
     path("figures/<figures_csv:kind>.csv", figures.figures_csv, name="figures-csv"),
 
-    # --- the organisation (org admins): people, invitations, approvals, profile, settings ---
+    # --- the organisation (org admins): people, invitations, approvals, profile, settings, capacity ---
     path("organisation/", organisation.profile, name="organisation"),
     path("organisation/settings/", organisation.organisation_settings, name="organisation-settings"),
+    path("organisation/capacity/", organisation.capacity, name="organisation-capacity"),
     path("organisation/people/", organisation.people, name="people"),
     path("organisation/people/invite/", organisation.invite, name="people-invite"),
     path("organisation/people/<uuid:pk>/", organisation.person_page, name="person"),

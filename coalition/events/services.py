@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "consultation.answered",
     "consultation.withdrawn",
     "consultation.overdue",
+    "organisation.capacity_changed",
 )
 
 # Called with each new event inside ``emit``'s transaction (its rows commit or roll back

@@ -5,8 +5,18 @@ import re
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..choices import ApiKeyScope, Country, Language, Phenomenon, Role
-from ..models import AccessApproval, ApiKey, Invitation, InvitationStatus, Organisation, User
+from ..choices import ApiKeyScope, Country, Language, Phenomenon, RequestedService, Role
+from ..models import (
+    MAX_PLACES,
+    MAX_WAITLIST,
+    AccessApproval,
+    ApiKey,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    OrganisationCapacity,
+    User,
+)
 
 REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
@@ -32,6 +42,21 @@ class RegionField(serializers.CharField):
         return value
 
 
+class CapacitySerializer(serializers.ModelSerializer):
+    """What a member can take now for one requested service, as of ``updated_at``."""
+
+    service = serializers.ChoiceField(choices=RequestedService.choices)
+    stale = serializers.BooleanField(
+        source="is_stale",
+        help_text=_("Not confirmed for CAPACITY_STALE_DAYS days (7 unless configured): it no longer counts as capacity."),
+    )
+
+    class Meta:
+        model = OrganisationCapacity
+        fields = ["service", "places_available", "waitlist_length", "updated_at", "stale"]
+        read_only_fields = fields
+
+
 class OrganisationSerializer(serializers.ModelSerializer):
     """The directory entry of a member, as every member sees it."""
 
@@ -41,6 +66,9 @@ class OrganisationSerializer(serializers.ModelSerializer):
     # Plain strings on output: empty when the organisation left them blank.
     website = serializers.CharField()
     contact_email = serializers.CharField()
+    capacity = CapacitySerializer(
+        many=True, help_text=_("Places available and waitlist per requested service, as its org admins published them.")
+    )
 
     class Meta:
         model = Organisation
@@ -48,7 +76,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
             "id", "slug", "name", "kind", "country", "regions", "languages", "phenomena",
             "min_age", "max_age", "accepting_referrals", "membership_status",
             "data_sharing_agreement_signed_on", "description", "website", "contact_email",
-            "contact_phone", "caseworker_mfa_required", "created_at", "updated_at",
+            "contact_phone", "caseworker_mfa_required", "capacity", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -75,6 +103,29 @@ class OrganisationProfileSerializer(serializers.ModelSerializer):
         if min_age > max_age:
             raise serializers.ValidationError({"min_age": [_("Must not be above max_age.")]})
         return attrs
+
+
+class CapacityEntrySerializer(serializers.Serializer):
+    """One requested service's capacity, as an org admin sets it."""
+
+    service = serializers.ChoiceField(choices=RequestedService.choices)
+    places_available = serializers.IntegerField(min_value=0, max_value=MAX_PLACES)
+    waitlist_length = serializers.IntegerField(min_value=0, max_value=MAX_WAITLIST, required=False, default=0)
+
+
+class CapacityUpdateSerializer(serializers.Serializer):
+    """The organisation's whole published capacity: one entry per service it offers (none: it publishes none)."""
+
+    capacity = serializers.ListField(
+        child=CapacityEntrySerializer(), max_length=len(RequestedService.values),
+        help_text=_("Replaces what was published: every entry is confirmed as of now; a service left out is removed."),
+    )
+
+    def validate_capacity(self, entries):
+        services = [entry["service"] for entry in entries]
+        if len(set(services)) != len(services):
+            raise serializers.ValidationError(_("Each service may appear once."))
+        return entries
 
 
 class OrganisationCoordinationSerializer(OrganisationProfileSerializer):

@@ -12,7 +12,7 @@ from coalition.api.views import CoalitionAPIView, ScopedViewSet, actor_of
 
 from .. import choices, selectors, services, tokens
 from ..choices import ApiKeyScope, Role
-from ..filters import OrganisationFilter
+from ..filters import CAPACITY_ORDERINGS, OrganisationFilter
 from ..policy import ANY_ROLE, ANY_SCOPE, allow
 from . import serializers as s
 
@@ -24,8 +24,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     queryset_model = s.Organisation
     serializer_class = s.OrganisationSerializer
     filterset_class = OrganisationFilter
-    ordering = "slug"
-    problem_statuses = {"suspend": [409, 422], "readmit": [409], "add_admin": [422]}
+    problem_statuses = {"suspend": [409, 422], "readmit": [409], "add_admin": [422], "capacity": [422]}
     policy = {
         "list": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
         "retrieve": allow(*ANY_ROLE, scope=ApiKeyScope.ORGANISATIONS_READ),
@@ -34,7 +33,18 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         "suspend": allow(Role.COORDINATOR),
         "readmit": allow(Role.COORDINATOR),
         "add_admin": allow(Role.COORDINATOR),
+        # People only: no API-key scope writes the directory.
+        "capacity": allow(Role.ORG_ADMIN),
     }
+
+    @property
+    def ordering(self):
+        """By slug; a list asked for ``ordering=capacity`` (validated by the filter) by places, then slug."""
+        requested = self.request.query_params.get("ordering") if self.action == "list" else None
+        return (CAPACITY_ORDERINGS[requested], "slug") if requested in CAPACITY_ORDERINGS else "slug"
+
+    def narrow_queryset(self, queryset):
+        return queryset.prefetch_related("capacity")
 
     def _update_serializer_class(self):
         if actor_of(self.request).has_role(Role.COORDINATOR):
@@ -71,6 +81,24 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         data.is_valid(raise_exception=True)
         organisation = services.organisation_update(actor=actor, organisation=organisation, data=data.validated_data)
         return Response(s.OrganisationSerializer(organisation).data)
+
+    @extend_schema(
+        request=s.CapacityUpdateSerializer,
+        responses={200: s.OrganisationSerializer},
+        description=str(_(
+            "Org admins publish their own organisation's capacity: places available and waitlist per requested "
+            "service. The body replaces what was published; every entry is confirmed as of now."
+        )),
+    )
+    @action(detail=True, methods=["put"])
+    def capacity(self, request, pk=None):
+        organisation = self.get_object()
+        if organisation.pk != request.user.organisation.pk:
+            self.permission_denied(request, message=str(_("Only your own organisation's capacity can be set.")))
+        data = s.CapacityUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.capacity_set(actor=request.user, organisation=organisation, entries=data.validated_data["capacity"])
+        return Response(s.OrganisationSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={200: s.OrganisationSerializer})
     @action(detail=True, methods=["post"])

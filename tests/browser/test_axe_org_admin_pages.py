@@ -8,7 +8,7 @@ form empty and with its errors, a colleague's page and the admin's own with a re
 roles beside the field, each confirmation (deactivate, reactivate, password reset, second-factor
 reset, resend, revoke) and a refused one with its error (nobody resets their own password here), the requests for approval (one the
 admin may decide, one they asked for themselves, one decided), the directory profile empty and
-with its errors, and the settings. The data is made through the services before the browser
+with its errors, the settings, and the capacity empty and with its errors. The data is made through the services before the browser
 opens anything; the live server is transactional, so each language's test makes its own.
 
 Each page checked is also a screenshot, ``<language>-<number>-<page>.png`` in the screenshots
@@ -122,6 +122,11 @@ def test_every_org_admin_page_passes_axe_without_other_origins_or_csp_refusals(
     assert b.visible_errors(browser)
     pages.check("directory profile with its errors")
     pages.open("/app/organisation/settings/", "settings")
+    pages.open("/app/organisation/capacity/", "capacity")
+    b.fill(b.part(browser, pages.t("Shelter or safe housing")), pages.t("Places available"), "-1")
+    b.press(browser, pages.t("Publish the capacity"))
+    assert b.visible_errors(browser)
+    pages.check("capacity with its errors")
 
     assert not pages.failures, f"{len(pages.failures)} of {len(pages.checked)} pages in {language!r} fail:\n" + "\n".join(
         f"- {page}:\n    " + "\n    ".join(problems) for page, problems in pages.failures.items()

@@ -63,7 +63,7 @@ def _country(code: str) -> Any:
 
 
 def _member(actor: User, pk: UUID) -> Organisation:
-    return scoped_or_404(organisations_visible_to(actor), pk)
+    return scoped_or_404(organisations_visible_to(actor).prefetch_related("capacity"), pk)
 
 
 # --- the members ----------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     """Every organisation of the coalition, by name, filtered by membership status and kind."""
     actor = person(request)
     form = MemberFilterForm(request.GET)
-    organisations = form.filtered(organisations_visible_to(actor)).order_by("name", "slug")
+    organisations = form.filtered(organisations_visible_to(actor)).prefetch_related("capacity").order_by("name", "slug")
     page = Paginator(organisations, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [_labels(data) for data in OrganisationSerializer(page.object_list, many=True).data]
     return render(request, "web/members/list.html", {"nav": "members", "form": form, "page": page, "rows": rows})

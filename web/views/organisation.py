@@ -7,7 +7,7 @@ person as actor (``users_visible_to``, ``invitations_visible_to``, ``approvals_v
 organisation is the same 404 page as one that does not exist. Writes go through the
 services the API's ``partners.api.views`` call (``invitation_create``, ``user_update``,
 ``password_reset_send``, ``user_reset_totp``, ``invitation_resend``, ``invitation_revoke``,
-``approval_decide``, ``organisation_update``), which decide and write the audit entry: a
+``approval_decide``, ``organisation_update``, ``capacity_set``), which decide and write the audit entry: a
 refusal comes back on the page (422), nothing changed. The people and settings pages also list
 the organisation's mail problems (``coalition.notifications.selectors.mail_problems``): the
 addresses, a person's or the on-call one, whose latest notification mail failed for good.
@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -45,7 +46,7 @@ from partners.selectors import (
 )
 
 from ..errors import add_domain_error
-from ..organisation_forms import DecisionForm, InviteForm, ProfileForm, RolesForm, SettingsForm
+from ..organisation_forms import CapacityForm, DecisionForm, InviteForm, ProfileForm, RolesForm, SettingsForm
 from ..pages import person, role_required, scoped_or_404, signed_in
 
 PAGE_SIZE = 50
@@ -422,6 +423,29 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
         _("The settings were changed."), "web:organisation-settings",
         extra=lambda organisation: {"mail_problems": _mail_problems(organisation)},
     )
+
+
+@signed_in
+@require_http_methods(["GET", "HEAD", "POST"])
+@org_admin_only
+def capacity(request: HttpRequest) -> HttpResponse:
+    """The organisation's capacity in the directory: places available and waitlist per service, confirmed as of now."""
+    actor = person(request)
+    organisation = _organisation(actor)
+    published = list(organisation.capacity.order_by("service"))
+    context = _organisation_context(organisation) | {"stale_days": settings.CAPACITY_STALE_DAYS}
+    if request.method != "POST":
+        return render(request, "web/organisation/capacity.html", context | {"form": CapacityForm(capacity=published)})
+    form = CapacityForm(request.POST, capacity=published, contract_context={"actor": actor})
+    if form.is_valid():
+        try:
+            services.capacity_set(actor=actor, organisation=organisation, entries=form.validated["capacity"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("The capacity was published, as of now."))
+            return redirect("web:organisation-capacity")
+    return render(request, "web/organisation/capacity.html", context | {"form": form}, status=422)
 
 
 # --- mail problems: the organisation's addresses whose notification mail failed for good -------------------

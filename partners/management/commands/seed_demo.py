@@ -7,7 +7,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.choices import Language, OrganisationKind, Phenomenon, Role
-from partners.demo import run_demo_seeders
+from partners.demo import run_demo_seeders, seed_capacity
 from partners.models import Organisation, User
 
 P = Phenomenon
@@ -106,7 +106,8 @@ class Command(BaseCommand):
                     mfa = "TOTP (enrolled earlier)"
             rows.append((username, slug, ",".join(user.roles), mfa, "new" if created else "existing"))
 
-        for line in run_demo_seeders():  # the demo cases and whatever else other apps add
+        # The directory's capacity (by the demo org admins), then the demo cases and whatever else other apps add.
+        for line in filter(None, [seed_capacity(), *run_demo_seeders()]):
             self.stdout.write(line)
         self.stdout.write("Demo coalition ready. Logins (password as given; existing users keep theirs):")
         self.stdout.write(f"  {'username':28} {'organisation':15} {'roles':14} {'second factor':24} ")
