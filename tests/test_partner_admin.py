@@ -466,3 +466,13 @@ def test_partner_system_has_no_password_to_change(personas):
         f"{ME}password/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )
     assert_problem(response, 403)
+
+
+def test_admitting_a_member_with_a_minimum_age_above_the_default_maximum_and_no_maximum_is_refused(personas):
+    """The maximum age defaults to 18: a minimum of 20 without a maximum is a clear 400, not the database's refusal."""
+    response = personas["coordinator"].client.post(ORGANISATIONS, {
+        "slug": "older-youth-be", "name": "Older youth", "kind": "ngo", "country": "BE", "min_age": 20,
+    }, format="json")
+    assert_problem(response, 400)
+    assert pointers(response) == {"#/min_age"}
+    assert not Organisation.objects.filter(slug="older-youth-be").exists()
