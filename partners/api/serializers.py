@@ -99,9 +99,9 @@ class OrganisationProfileSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         # Absent from the body: the organisation's value, or for a new one the model's default (not 25).
-        defaults = {name: Organisation._meta.get_field(name).get_default() for name in ("min_age", "max_age")}
-        min_age = attrs.get("min_age", getattr(self.instance, "min_age", defaults["min_age"]))
-        max_age = attrs.get("max_age", getattr(self.instance, "max_age", defaults["max_age"]))
+        current = self.instance if self.instance is not None else Organisation()
+        min_age = attrs.get("min_age", current.min_age)
+        max_age = attrs.get("max_age", current.max_age)
         if min_age > max_age:
             raise serializers.ValidationError({"min_age": [_("Must not be above max_age.")]})
         return attrs
