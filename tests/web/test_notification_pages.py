@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from coalition.mail.models import MailStatus, OutboundMail
 from coalition.mail.services import deliver
 from coalition.notifications import selectors, services
-from coalition.notifications.choices import NotificationKind
+from coalition.notifications.choices import CHOOSABLE_KINDS, NotificationKind
 from coalition.notifications.models import Notification, NotificationPreferences
 from partners.choices import Role
 from partners.models import Organisation
@@ -245,15 +245,14 @@ def test_the_count_goes_down_when_one_is_opened(flow, shelter):
 
 
 def _preferences_form(**changes) -> dict:
-    form = {f"mail_{kind}": "immediate" for kind in ("referral_sent", "referral_answered", "referral_withdrawn",
-                                                     "message", "overdue", "exception", "match")}
+    form = {f"mail_{kind}": "immediate" for kind in CHOOSABLE_KINDS}
     return form | {"digest_hour": "8", "time_zone": "Europe/Brussels"} | changes
 
 
 def test_the_preferences_page_offers_each_choosable_kind_and_says_what_always_goes_at_once(shelter):
     page = web_client_for(shelter).get(PREFERENCES).content.decode()
 
-    assert page.count('value="digest"') == 7  # every kind but the escalation
+    assert page.count('value="digest"') == len(CHOOSABLE_KINDS) == len(NotificationKind) - 1  # all but the escalation
     assert "A new referral for your organisation" in page and "In the daily digest" in page
     assert "A referral still late after its deadline" not in page.split("<form")[-1]  # not a choice
     assert "always mailed at once" in page

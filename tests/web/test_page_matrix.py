@@ -17,7 +17,6 @@ import yaml
 from django.db import transaction
 from django.test import Client
 
-import tests.support.consultation_objects  # noqa: F401  # registers the ``consultation`` object
 from referrals.models import Case, Consultation, Match, Referral
 from tests.support.matrix_objects import OBJECT_BUILDERS, PERSONAL_OBJECTS, parties
 from tests.support.personas import Persona
